@@ -1,0 +1,91 @@
+"""Where the course lives, and nbgrader set up from the repository's nbgrader_config.py.
+
+Every nbgrader step runs in-process through nbgrader's Python API (one process start instead of one
+per step), on a course root that is either the repository itself or a workspace folder for a class.
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = REPO / "solutions"
+NOTEBOOKS = REPO / "notebooks"
+
+# nbgrader shells out to `alembic` when it creates a gradebook: make this interpreter's bin/ findable.
+_bin = str(Path(sys.executable).parent)
+if _bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
+
+class GraderError(Exception):
+    """A problem with the input to a grader command; the message says what and how to fix it."""
+
+
+def assignments() -> list[str]:
+    """The course's assignments: one folder per notebook in solutions/, e.g. '01_rnn'."""
+    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and list(p.glob("*.ipynb")))
+
+
+def check_assignment(name: str) -> str:
+    known = assignments()
+    if name not in known:
+        raise GraderError(f"unknown assignment '{name}'; the course has: {', '.join(known)}")
+    return name
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read and validate a notebook, with an error that says what is wrong with the file."""
+    path = Path(path)
+    if not path.exists():
+        raise GraderError(f"{path}: no such file")
+    if path.is_dir() or path.suffix != ".ipynb":
+        raise GraderError(f"{path}: expected a Jupyter notebook file ending in .ipynb")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as e:  # nbformat raises several kinds for bad JSON and bad structure
+        raise GraderError(f"{path}: not a readable notebook ({type(e).__name__}: {str(e)[:200]})") from None
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as e:
+        raise GraderError(f"{path}: not a valid notebook ({e.message[:200]})") from None
+    return nb
+
+
+def load_config(root: Path):
+    """The repository's nbgrader_config.py, with the course root moved to `root`."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+    config.CourseDirectory.root = str(Path(root).resolve())
+    config.Exchange.root = str(Path(root).resolve() / "exchange")
+    return config
+
+
+def api(root: Path) -> NbGraderAPI:
+    config = load_config(root)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def new_workspace(root: Path) -> Path:
+    """A fresh course folder holding a copy of solutions/; everything nbgrader writes stays inside it."""
+    root = Path(root).resolve()
+    if root == REPO:
+        raise GraderError("the workspace must not be the repository itself")
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    shutil.copytree(SOLUTIONS, root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (root / "exchange").mkdir()
+    return root
+
+
+def run(result: dict, what: str) -> None:
+    """Raise GraderError with nbgrader's own log when one of its API calls failed."""
+    if not result["success"]:
+        details = (result.get("log") or "") + (result.get("error") or "")
+        raise GraderError(f"{what} failed:\n{details.strip()[-3000:]}")

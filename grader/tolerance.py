@@ -1,0 +1,83 @@
+"""The course's tolerance policy, and comparisons that fail with a readable message.
+
+References are computed by torch in float64, so their own error is ~1e-15. What the tolerance must
+absorb is the learner's arithmetic:
+
+| learner's arithmetic                   | measured error vs float64  | policy (rtol, atol) |
+|----------------------------------------|----------------------------|---------------------|
+| numpy float64 (notebooks 01, 02)       | ~1e-15                     | FLOAT64: 1e-6, 1e-8 |
+| torch float32 on CPU, or GPU, TF32 off | ~2e-7 relative, 1e-5 abs   | FLOAT32: 1e-4, 1e-5 |
+| torch float32 on GPU, cuDNN TF32 on    | ~3e-4 relative, 2e-4 abs   | TF32:    5e-3, 2e-3 |
+
+Realistic mistakes (sigmoid for tanh, a missing term, swapped gates) move outputs by 0.05 to 1.6,
+far beyond every row, so the verdict is the same on CPU and GPU.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+
+
+FLOAT64 = Tolerance(rtol=1e-6, atol=1e-8)
+FLOAT32 = Tolerance(rtol=1e-4, atol=1e-5)
+TF32 = Tolerance(rtol=5e-3, atol=2e-3)
+
+
+def for_device(dev: torch.device, dtype: torch.dtype = torch.float32) -> Tolerance:
+    """The tolerance for learner code running in `dtype` on `dev`, with torch's default TF32 settings."""
+    if dtype == torch.float64:
+        return FLOAT64
+    if dev.type == "cuda" and torch.backends.cudnn.allow_tf32:
+        return TF32
+    return FLOAT32
+
+
+def to_numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().double().numpy()
+    return np.asarray(x)
+
+
+def close(got, want, tol: Tolerance = FLOAT64) -> bool:
+    got, want = to_numpy(got), to_numpy(want)
+    return got.shape == want.shape and bool(np.allclose(got, want, rtol=tol.rtol, atol=tol.atol))
+
+
+def likely_mistake(got, mistakes: dict | None, tol: Tolerance = FLOAT64) -> str:
+    """The description of the first known mistake whose output `got` reproduces, else ""."""
+    for description, wrong in (mistakes or {}).items():
+        if close(got, wrong, tol):
+            return description
+    return ""
+
+
+def assert_close(name: str, got, want, tol: Tolerance = FLOAT64, mistakes: dict | None = None) -> None:
+    """Raise AssertionError naming `name`, the shapes or the largest error, and the likely mistake.
+
+    `mistakes` maps a description of a common mistake to the output that mistake would give.
+    """
+    if got is None:
+        raise AssertionError(f"{name}: your function returned None; did you forget `return`?")
+    got_np, want_np = to_numpy(got), to_numpy(want)
+    if got_np.dtype == object:
+        raise AssertionError(f"{name}: expected an array of numbers, got {type(got).__name__}")
+    if got_np.shape != want_np.shape:
+        raise AssertionError(f"{name}: expected shape {want_np.shape}, got {got_np.shape}")
+    if not np.all(np.isfinite(got_np)):
+        raise AssertionError(f"{name}: contains NaN or inf")
+    if not np.allclose(got_np, want_np, rtol=tol.rtol, atol=tol.atol):
+        err = np.abs(got_np - want_np)
+        where = np.unravel_index(np.argmax(err), err.shape)
+        msg = (
+            f"{name} is wrong: largest error {err.max():.3g} at index {tuple(int(i) for i in where)} "
+            f"(expected {want_np[where]:.6g}, got {got_np[where]:.6g}; tolerance rtol={tol.rtol}, atol={tol.atol})"
+        )
+        hint = likely_mistake(got_np, mistakes, tol)
+        raise AssertionError(msg + (f"\n  Likely cause: {hint}" if hint else ""))
