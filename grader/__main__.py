@@ -1,0 +1,94 @@
+"""Command line: `python -m grader {check,release,grade,demo}`; run with -h for details."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from grader.course import REPO, GraderError
+
+USAGE = """examples:
+  python -m grader check notebooks/01_rnn/01_rnn.ipynb   your points per part, hidden tests included
+  python -m grader release                               regenerate notebooks/ from solutions/
+  python -m grader release --check                       fail if notebooks/ is out of date
+  python -m grader grade COURSE_DIR                      grade COURSE_DIR/submitted/<student>/<assignment>/
+  python -m grader demo                                  the whole pipeline on the bundled sample class
+"""
+
+
+def cmd_check(args) -> int:
+    from grader.selfcheck import check, report
+
+    parts = check(args.notebook)
+    print(report(args.notebook, parts))
+    return 0 if all(p.score == p.max_score for p in parts) else 1
+
+
+def cmd_release(args) -> int:
+    from grader.release import release
+
+    diff = release(check_only=args.check)
+    if args.check:
+        print("\n".join(diff) if diff else "notebooks/ is up to date with solutions/")
+        if diff:
+            print("run `python -m grader release` to regenerate notebooks/", file=sys.stderr)
+        return 1 if diff else 0
+    print("\n".join(["regenerated notebooks/:"] + diff) if diff else "notebooks/ was already up to date")
+    return 0
+
+
+def _grade(root: Path) -> int:
+    from grader.classroom import grade_class, table
+
+    start = time.perf_counter()
+    results = grade_class(root)
+    print(table(results))
+    graded = [r for r in results if r.status == "graded"]
+    print(f"\n{len(results)} notebook-submissions in {time.perf_counter() - start:.1f} s "
+          f"(autograde + feedback per graded submission: "
+          f"{sum(r.seconds for r in graded) / max(len(graded), 1):.1f} s on average)")
+    print(f"gradebook {root / 'gradebook.db'}\ngrades    {root / 'grades.csv'} and {root / 'parts.csv'}\n"
+          f"feedback  {root / 'feedback'}/<student>/<assignment>/")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    return _grade(Path(args.course_dir).resolve())
+
+
+def cmd_demo(args) -> int:
+    from grader.course import new_workspace
+    from grader.submissions import write_sample_class
+
+    root = new_workspace(Path(args.workspace))
+    students = write_sample_class(root / "submitted")
+    print(f"sample class of {len(students)} in {root}: {', '.join(students)}")
+    return _grade(root)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__, epilog=USAGE,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("check", help="self-check one notebook")
+    p.add_argument("notebook", type=Path)
+    p.set_defaults(run=cmd_check)
+    p = sub.add_parser("release", help="generate notebooks/ from solutions/")
+    p.add_argument("--check", action="store_true", help="only report whether notebooks/ is up to date")
+    p.set_defaults(run=cmd_release)
+    p = sub.add_parser("grade", help="grade a class folder in nbgrader's layout")
+    p.add_argument("course_dir", type=Path)
+    p.set_defaults(run=cmd_grade)
+    p = sub.add_parser("demo", help="grade the bundled sample class (the main job)")
+    p.add_argument("--workspace", type=Path, default=REPO / "build" / "sample_class")
+    p.set_defaults(run=cmd_demo)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except GraderError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Build submissions from the released notebook: the reference answer, or the reference with edits.
+
+Used for the bundled sample class and by the tests' catalogue of realistic mistakes, so every wrong
+submission is the real student notebook with one small, named change.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+
+from grader.course import NOTEBOOKS, SOLUTIONS, GraderError
+
+_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+
+
+def solution_code(source: str) -> str:
+    """A solution cell's source with nbgrader's solution markers removed."""
+    return _MARKER.sub("", source)
+
+
+def build(assignment: str, edits: dict[str, list[tuple[str, str]]] | None = None,
+          answered: bool = True) -> nbformat.NotebookNode:
+    """The released notebook with every solution cell answered by the reference code.
+
+    edits: {grade_id: [(old, new), ...]} text replacements applied to those answers; each `old` must occur.
+    answered=False returns the untouched student version.
+    """
+    name = f"{assignment}.ipynb"
+    student = nbformat.read(NOTEBOOKS / assignment / name, as_version=4)
+    if not answered:
+        return student
+    reference = {c.metadata["nbgrader"]["grade_id"]: c.source
+                 for c in nbformat.read(SOLUTIONS / assignment / name, as_version=4).cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    edits = dict(edits or {})
+    for cell in student.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in reference:
+            code = solution_code(reference[gid])
+            for old, new in edits.pop(gid, []):
+                if old not in code:
+                    raise GraderError(f"edit for '{gid}': {old!r} does not occur in the reference answer")
+                code = code.replace(old, new)
+            cell.source = code
+    if edits:
+        raise GraderError(f"edits for cells that are not solution cells: {sorted(edits)}")
+    return student
+
+
+# The bundled sample class: a perfect submission, a partly wrong one and an untouched one.
+SAMPLE_CLASS = {
+    "kim_minji": {"01_rnn": {}},
+    "lee_junho": {"01_rnn": {
+        "rnn_cell_forward": [("h_t = np.tanh(", "sigmoid = lambda a: 1 / (1 + np.exp(-a))\n    h_t = sigmoid(")],
+        "sample": [("ix = int(rng.choice(V, p=p))", "ix = int(p.argmax())")],
+    }},
+    "park_seoyeon": {"01_rnn": None},  # None: handed in untouched
+}
+
+
+def write_sample_class(submitted: Path) -> list[str]:
+    """Write the sample class in nbgrader's layout submitted/<student>/<assignment>/<assignment>.ipynb."""
+    for student, work in SAMPLE_CLASS.items():
+        for assignment, edits in work.items():
+            folder = Path(submitted) / student / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            nb = build(assignment, edits or {}, answered=edits is not None)
+            nbformat.write(nb, folder / f"{assignment}.ipynb")
+    return list(SAMPLE_CLASS)
