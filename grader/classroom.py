@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import GraderError, api, assignments, read_notebook
+from grader.course import GraderError, api, assignments, read_notebook, use_current_solutions
 from grader.release import generate
 
 # nbgrader's gradebook triggers SQLAlchemy "not in session" warnings on every autograde; they are harmless.
@@ -83,7 +83,7 @@ def grade_class(root: Path) -> list[Result]:
     students = sorted(p.name for p in submitted.iterdir() if p.is_dir())
     if not students:
         raise GraderError(f"{submitted} holds no student folders")
-    generate(root)
+    generate(use_current_solutions(root))
     nbgrader = api(root)
     with nbgrader.gradebook as gb:
         for student in students:

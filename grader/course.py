@@ -79,8 +79,17 @@ def new_workspace(root: Path) -> Path:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    shutil.copytree(SOLUTIONS, root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    (root / "exchange").mkdir()
+    return use_current_solutions(root)
+
+
+def use_current_solutions(root: Path) -> Path:
+    """Give a course folder (not the repository) a fresh copy of solutions/ and an exchange folder."""
+    root = Path(root).resolve()
+    if root != REPO:
+        if (root / "solutions").exists():
+            shutil.rmtree(root / "solutions")
+        shutil.copytree(SOLUTIONS, root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (root / "exchange").mkdir(exist_ok=True)
     return root
 
 

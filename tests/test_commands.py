@@ -1,0 +1,117 @@
+"""The command line as learners and instructors use it: self-check, release check, bad input."""
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.course import NOTEBOOKS, REPO, new_workspace
+from grader.release import differences, generate
+from grader.submissions import build
+
+
+def grader(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def snapshot(folder: Path) -> dict:
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_notebooks_folder_is_what_nbgrader_generates_from_solutions(tmp_path):
+    generated = generate(new_workspace(tmp_path / "course"))
+    assert differences(generated) == [], "run `python -m grader release` and commit notebooks/"
+
+
+def test_released_notebooks_carry_no_outputs_or_solutions():
+    for path in NOTEBOOKS.rglob("*.ipynb"):
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, path
+        nb = nbformat.read(path, as_version=4)
+        assert all(not c.get("outputs") and not c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+
+
+def test_self_check_of_a_finished_notebook_prints_full_points(tmp_path):
+    path = tmp_path / "01_rnn" / "01_rnn.ipynb"
+    path.parent.mkdir()
+    nbformat.write(build("01_rnn"), path)
+    before = path.read_bytes()
+    run = grader("check", str(path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "total 13/13" in run.stdout
+    assert re.search(r"PASS +test_rnn_backward +3/3", run.stdout)
+    assert path.read_bytes() == before  # the learner's file is not touched
+
+
+def test_self_check_names_each_failing_part_and_its_likely_cause(tmp_path):
+    path = tmp_path / "01_rnn" / "01_rnn.ipynb"
+    path.parent.mkdir()
+    nbformat.write(build("01_rnn", {"rnn_cell_backward": [("da = dh_t * (1 - h_t**2)", "da = dh_t")]}), path)
+    run = grader("check", str(path))
+    assert run.returncode == 1
+    assert re.search(r"FAIL +test_rnn_cell_backward +0/3", run.stdout)
+    assert "tanh derivative (1 - h_t^2) is missing" in run.stdout
+    assert "fix rnn_cell_backward first" in run.stdout  # rnn_backward's failure points at the cause
+    assert "total 7/13" in run.stdout
+
+
+def test_self_check_of_the_untouched_student_notebook_gives_zero():
+    run = grader("check", "notebooks/01_rnn/01_rnn.ipynb")
+    assert run.returncode == 1
+    assert "total 0/13" in run.stdout
+    assert "NotImplementedError" in run.stdout
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "no such file"),
+    ("malformed_json", "not a readable notebook"),
+    ("not_a_notebook", "not a readable notebook"),
+    ("unknown_assignment", "not a course notebook"),
+    ("wrong_suffix", "ending in .ipynb"),
+])
+def test_self_check_rejects_bad_input_clearly_and_changes_nothing(tmp_path, case, message):
+    folder = tmp_path / ("99_unknown" if case == "unknown_assignment" else "01_rnn")
+    folder.mkdir()
+    path = folder / ("01_rnn.txt" if case == "wrong_suffix" else "01_rnn.ipynb")
+    if case == "malformed_json":
+        path.write_text('{"cells": [')
+    elif case == "not_a_notebook":
+        path.write_text('{"hello": "world"}')
+    elif case in ("unknown_assignment", "wrong_suffix"):
+        nbformat.write(build("01_rnn"), path)
+    before, repo_before = snapshot(tmp_path), snapshot(NOTEBOOKS)
+    run = grader("check", str(path))
+    assert run.returncode == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert snapshot(tmp_path) == before and snapshot(NOTEBOOKS) == repo_before
+
+
+def test_grade_rejects_a_folder_without_submissions(tmp_path):
+    run = grader("grade", str(tmp_path))
+    assert run.returncode == 2
+    assert "no submitted/ folder" in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_grade_records_unreadable_and_misnamed_submissions_as_zero(tmp_path):
+    """A class with one good, one malformed and one misnamed notebook: all three get a row."""
+    for student in ("good", "malformed", "misnamed"):
+        (tmp_path / "submitted" / student / "01_rnn").mkdir(parents=True)
+    nbformat.write(build("01_rnn"), tmp_path / "submitted" / "good" / "01_rnn" / "01_rnn.ipynb")
+    (tmp_path / "submitted" / "malformed" / "01_rnn" / "01_rnn.ipynb").write_text("{not json")
+    nbformat.write(build("01_rnn"), tmp_path / "submitted" / "misnamed" / "01_rnn" / "rnn_final.ipynb")
+    run = grader("grade", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "grades.csv") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert (rows["good"]["score"], rows["good"]["status"]) == ("13", "graded")
+    assert rows["malformed"]["score"] == "0" and "not a readable notebook" in rows["malformed"]["status"]
+    assert rows["misnamed"]["score"] == "0"
+    assert rows["misnamed"]["status"] == "expected 01_rnn.ipynb, found rnn_final.ipynb"
+    feedback = (tmp_path / "feedback" / "malformed" / "01_rnn" / "feedback.txt").read_text()
+    assert "0 / 13 points" in feedback

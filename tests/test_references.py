@@ -1,0 +1,77 @@
+"""The references themselves: torch.autograd against numerical gradients, and the checks' verdicts
+on correct code computed a second way (float32 inputs, the learner's usual alternative layout)."""
+
+import numpy as np
+import pytest
+
+from grader.checks import rnn as checks
+from grader.tolerance import FLOAT32, FLOAT64, TF32, assert_close, close
+from rnncourse import numerical_gradient, rel_error
+
+
+def test_autograd_reference_agrees_with_numerical_gradients():
+    rng = np.random.default_rng(0)
+    P = checks.make_params(3, 4, 2, rng)
+    x, h0, dy = rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 4)), rng.normal(size=(2, 5, 2))
+    grads, dh0 = checks.ref_backward(dy, x, h0, P)
+
+    def loss(_):
+        return float((checks.ref_forward(x, h0, P)[0].cpu().numpy() * dy).sum())
+
+    for name in checks.PARAM_NAMES:
+        assert rel_error(grads[name].cpu().numpy(), numerical_gradient(loss, P[name])) < 1e-7, name
+    assert rel_error(dh0.cpu().numpy(), numerical_gradient(loss, h0)) < 1e-7
+
+
+def test_cell_reference_gradients_match_the_sequence_reference_for_one_step():
+    rng = np.random.default_rng(1)
+    P = checks.make_params(3, 4, 2, rng)
+    x, h0 = rng.normal(size=(2, 1, 3)), rng.normal(size=(2, 4))
+    dy = rng.normal(size=(2, 1, 2))
+    seq, _ = checks.ref_backward(dy, x, h0, P)
+    dh = dy[:, 0] @ P["W_hy"]
+    _, _, cell = checks.ref_cell_backward(dh, x[:, 0], h0, P)
+    for name in ("W_xh", "W_hh", "b_h"):
+        assert close(cell[name], seq[name])
+
+
+def test_tolerances_are_ordered_and_far_below_a_realistic_mistake():
+    assert FLOAT64.atol < FLOAT32.atol < TF32.atol < 0.05  # mistakes move outputs by 0.05 or more
+    assert FLOAT64.rtol < FLOAT32.rtol < TF32.rtol
+
+
+def test_float32_learner_code_fails_float64_policy_only_by_precision():
+    want = np.linspace(-1, 1, 7)
+    got = want.astype(np.float32) + np.float32(3e-7)
+    assert close(got, want, FLOAT32)
+    with pytest.raises(AssertionError, match="largest error"):
+        assert_close("x", got, want, FLOAT64)
+
+
+def test_assert_close_explains_shape_none_and_nan():
+    with pytest.raises(AssertionError, match=r"expected shape \(2,\), got \(3,\)"):
+        assert_close("v", np.zeros(3), np.zeros(2))
+    with pytest.raises(AssertionError, match="returned None"):
+        assert_close("v", None, np.zeros(2))
+    with pytest.raises(AssertionError, match="NaN"):
+        assert_close("v", np.array([np.nan, 0]), np.zeros(2))
+
+
+def test_checks_pass_correct_code_written_differently():
+    """A correct learner need not write the reference's exact code: einsum forms pass too."""
+
+    def softmax(z):
+        e = np.exp(z - np.max(z, axis=-1)[..., None])
+        return e / np.sum(e, axis=-1)[..., None]
+
+    def cell(x, h, p):
+        h_t = np.tanh(np.einsum("hd,nd->nh", p["W_xh"], x) + np.einsum("hk,nk->nh", p["W_hh"], h) + p["b_h"])
+        return h_t, np.einsum("vh,nh->nv", p["W_hy"], h_t) + p["b_y"]
+
+    checks.check_softmax(softmax)
+    checks.check_rnn_cell_forward(cell)
+
+
+def test_a_check_refuses_a_result_instead_of_a_function():
+    with pytest.raises(TypeError, match="pass your function softmax itself"):
+        checks.check_softmax(np.zeros(3))
