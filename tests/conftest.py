@@ -2,11 +2,11 @@
 
 import nbformat
 import pytest
+from mutants import MUTANTS
 
 from grader.classroom import grade_class
 from grader.course import new_workspace
 from grader.submissions import build
-from mutants import MUTANTS
 
 PERFECT, UNTOUCHED = "perfect", "untouched"
 

@@ -1,7 +1,6 @@
 """Does the autograder give the right points? Every case is a real nbgrader run (see conftest.py)."""
 
 import pytest
-
 from conftest import PERFECT, UNTOUCHED, cell_error
 from mutants import MUTANTS
 
