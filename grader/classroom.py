@@ -64,7 +64,8 @@ def grade_one(nbgrader, root: Path, student: str, assignment: str, max_scores: d
         read_notebook(path)
         outcome = nbgrader.autograde(assignment, student)
         if not outcome["success"]:
-            raise GraderError("autograde failed: " + (outcome.get("error") or "").strip().splitlines()[-1])
+            details = (outcome.get("error") or outcome.get("log") or "no details").strip().splitlines()
+            raise GraderError("autograde failed: " + details[-1])
         _read_scores(nbgrader, result)
         nbgrader.generate_feedback(assignment, student)
     except GraderError as e:

@@ -30,15 +30,6 @@ FLOAT32 = Tolerance(rtol=1e-4, atol=1e-5)
 TF32 = Tolerance(rtol=5e-3, atol=2e-3)
 
 
-def for_device(dev: torch.device, dtype: torch.dtype = torch.float32) -> Tolerance:
-    """The tolerance for learner code running in `dtype` on `dev`, with torch's default TF32 settings."""
-    if dtype == torch.float64:
-        return FLOAT64
-    if dev.type == "cuda" and torch.backends.cudnn.allow_tf32:
-        return TF32
-    return FLOAT32
-
-
 def to_numpy(x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().double().numpy()

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from grader.checks import depends_on, expect_callable, passed
-from grader.device import device
+from grader.device import describe, device
 from grader.tolerance import assert_close
 
 PARAM_NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
@@ -160,7 +160,7 @@ def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0, N: int = 3, D: int =
         "softmax applied: rnn_cell_forward returns the logits y_t, not probabilities": e / e.sum(1, keepdims=True),
         "tanh applied to y_t: the output layer is linear": np.tanh(logits),
     })
-    passed(f"rnn_cell_forward matches torch.nn.RNNCell + nn.Linear (float64, {device().type}), N={N} D={D} H={H}")
+    passed(f"rnn_cell_forward matches torch.nn.RNNCell + nn.Linear (float64, {describe()}), N={N} D={D} H={H}")
 
 
 @depends_on(rnn_cell_forward=check_rnn_cell_forward)
@@ -186,7 +186,7 @@ def check_rnn_forward(rnn_forward, seed: int = 0, N: int = 2, T: int = 5, D: int
     assert_close("y (all outputs)", y, want_y, mistakes={
         "y[:, t] is computed from the state before step t": shifted @ P["W_hy"].T + P["b_y"],
     })
-    passed(f"rnn_forward matches torch.nn.RNN + nn.Linear (float64, {device().type}), N={N} T={T} D={D} H={H}")
+    passed(f"rnn_forward matches torch.nn.RNN + nn.Linear (float64, {describe()}), N={N} T={T} D={D} H={H}")
 
 
 def _np_cell_backward(da, x_t, h_prev, P):
@@ -233,7 +233,7 @@ def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0, N: int = 3, D: int
     })
     assert_close("grads['b_h']", grads["b_h"], want["b_h"], mistakes={
         **mistakes(2, "b_h"), "db_h is averaged over the batch; it must be summed": da.mean(0)})
-    passed(f"rnn_cell_backward matches torch.autograd through nn.RNNCell (float64, {device().type})")
+    passed(f"rnn_cell_backward matches torch.autograd through nn.RNNCell (float64, {describe()})")
 
 
 def _np_backward(dy, x, h0, h, P, carry=True, accumulate=True):
@@ -276,7 +276,7 @@ def check_rnn_backward(rnn_backward, seed: int = 0, N: int = 2, T: int = 4, D: i
     assert_close("dh0", dh0, want_dh0, mistakes={
         "the gradient from step t+1 (dh_next) is not added to dL/dh_t": no_carry_dh0,
     })
-    passed(f"rnn_backward matches torch.autograd through nn.RNN (float64, {device().type}), T={T}")
+    passed(f"rnn_backward matches torch.autograd through nn.RNN (float64, {describe()}), T={T}")
 
 
 # --- sampling -------------------------------------------------------------------------------------
