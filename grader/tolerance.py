@@ -14,6 +14,7 @@ far beyond every row, so the verdict is the same on CPU and GPU.
 """
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -70,5 +71,9 @@ def assert_close(name: str, got, want, tol: Tolerance = FLOAT64, mistakes: dict 
             f"{name} is wrong: largest error {err.max():.3g} at index {tuple(int(i) for i in where)} "
             f"(expected {want_np[where]:.6g}, got {got_np[where]:.6g}; tolerance rtol={tol.rtol}, atol={tol.atol})"
         )
-        hint = likely_mistake(got_np, mistakes, tol)
-        raise AssertionError(msg + (f"\n  Likely cause: {hint}" if hint else ""))
+        fail(msg, likely_mistake(got_np, mistakes, tol))
+
+
+def fail(message: str, hint: str = "") -> NoReturn:
+    """Raise the AssertionError a test cell shows, with the likely mistake on its own line."""
+    raise AssertionError(message + (f"\n  Likely cause: {hint}" if hint else ""))

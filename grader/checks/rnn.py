@@ -16,7 +16,7 @@ import torch
 
 from grader.checks import depends_on, expect_callable, passed
 from grader.device import describe, device
-from grader.tolerance import assert_close
+from grader.tolerance import assert_close, fail
 
 PARAM_NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
 
@@ -297,60 +297,57 @@ def _cycle_params(V: int, through_hidden: bool) -> dict:
             "W_hy": big * shift, "b_y": np.zeros(V)}
 
 
-def _frequencies(samples, V):
-    return np.bincount(np.asarray(samples, dtype=np.int64), minlength=V) / len(samples)
+def _indices(out) -> list[int] | None:
+    return None if out is None else [int(i) for i in np.asarray(out).ravel()]
+
+
+def _tv(freq: np.ndarray, logits: np.ndarray) -> float:
+    """Total variation distance between sampled frequencies and softmax(logits)."""
+    return 0.5 * float(np.abs(freq - torch.softmax(_t(logits), dim=0).cpu().numpy()).sum())
 
 
 @depends_on(softmax=check_softmax, rnn_cell_forward=check_rnn_cell_forward)
 def check_sample(sample, seed: int = 0, V: int = 5, n: int = 3000):
     """Feedback of each sample, carried hidden state, reproducibility with rng, and temperature."""
     expect_callable(sample, "sample")
-    out = sample(_cycle_params(V, False), np.zeros((1, V)), 0, 2 * V, 1.0, np.random.default_rng(seed))
-    got = [int(i) for i in np.asarray(out).ravel()] if out is not None else None
-    if got is None or len(got) != 2 * V:
-        raise AssertionError(f"sample(..., n={2 * V}) must return {2 * V} indices, got {got!r}")
+    h_first = np.zeros((1, V))
+    h_first[0, 0] = 1.0
     want = [(i + 1) % V for i in range(2 * V)]
-    if got != want:
-        hint = "each sampled index must be fed back as the next input (one-hot)" if len(set(got)) == 1 else ""
-        raise AssertionError(
-            f"with a model that always moves to the next character, sample gave {got}, expected {want}"
-            + (f"\n  Likely cause: {hint}" if hint else ""))
+    cases = [  # (params, h0, which model, what a constant output means)
+        (_cycle_params(V, False), np.zeros((1, V)), "that always moves to the next character",
+         "each sampled index must be fed back as the next input (one-hot)"),
+        (_cycle_params(V, True), h_first, "whose next character is decided by the hidden state",
+         "the hidden state h must be carried from each step to the next"),
+    ]
+    for params, h0, model, constant_hint in cases:
+        got = _indices(sample(params, h0, 0, 2 * V, 1.0, np.random.default_rng(seed)))
+        if got is None or len(got) != 2 * V:
+            fail(f"sample(..., n={2 * V}) must return {2 * V} indices, got {got!r}")
+        if got != want:
+            fail(f"with a model {model}, sample gave {got}, expected {want}",
+                 constant_hint if len(set(got)) == 1 else "")
 
-    h0 = np.zeros((1, V))
-    h0[0, 0] = 1.0
-    got = [int(i) for i in np.asarray(sample(_cycle_params(V, True), h0, 0, 2 * V, 1.0,
-                                             np.random.default_rng(seed))).ravel()]
-    want = [(i + 1) % V for i in range(2 * V)]
-    if got != want:
-        hint = "the hidden state h must be carried from each step to the next" if len(set(got)) == 1 else ""
-        raise AssertionError(
-            f"with a model whose next character is decided by the hidden state, sample gave {got}, "
-            f"expected {want}" + (f"\n  Likely cause: {hint}" if hint else ""))
-
-    rng_logits = np.random.default_rng(seed + 1000)
-    logits = rng_logits.normal(0, 1.5, V)
+    logits = np.random.default_rng(seed + 1000).normal(0, 1.5, V)
     iid = {"W_xh": np.zeros((V, V)), "W_hh": np.zeros((V, V)), "b_h": np.zeros(V),
            "W_hy": np.zeros((V, V)), "b_y": logits}
     first = sample(_copy(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
     again = sample(_copy(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
-    if list(np.asarray(first).ravel()) != list(np.asarray(again).ravel()):
-        raise AssertionError("two runs with generators of the same seed gave different samples: "
-                             "draw with the `rng` argument (rng.choice), not np.random's global state")
+    if _indices(first) != _indices(again):
+        fail("two runs with generators of the same seed gave different samples: "
+             "draw with the `rng` argument (rng.choice), not np.random's global state")
     for temperature in (0.5, 1.0, 2.0):
-        freq = _frequencies(sample(_copy(iid), np.zeros((1, V)), 0, n, temperature,
-                                   np.random.default_rng(seed)), V)
-        p = torch.softmax(_t(logits / temperature), dim=0).cpu().numpy()
-        tv = 0.5 * np.abs(freq - p).sum()
+        samples = _indices(sample(_copy(iid), np.zeros((1, V)), 0, n, temperature, np.random.default_rng(seed)))
+        freq = np.bincount(np.asarray(samples, dtype=np.int64), minlength=V) / len(samples)
+        tv = _tv(freq, logits / temperature)
         if tv > 0.05:  # a correct sampler lands ~0.01 away at n = 3000; mistakes land 0.15 or more away
             hint = ""
             if freq.max() == 1.0:
                 hint = "every draw is the most likely character: sample from p (rng.choice), not argmax"
-            elif 0.5 * np.abs(freq - torch.softmax(_t(logits * temperature), 0).cpu().numpy()).sum() < 0.05:
+            elif _tv(freq, logits * temperature) < 0.05:
                 hint = "the logits were multiplied by the temperature; divide them: softmax(y / temperature)"
-            elif 0.5 * np.abs(freq - torch.softmax(_t(logits), 0).cpu().numpy()).sum() < 0.05:
+            elif _tv(freq, logits) < 0.05:
                 hint = "the temperature is ignored: use softmax(y / temperature)"
-            raise AssertionError(
-                f"at temperature {temperature} the sampled frequencies {np.round(freq, 3).tolist()} are "
-                f"far from softmax(y / T) = {np.round(p, 3).tolist()} (total variation {tv:.3f} > 0.05)"
-                + (f"\n  Likely cause: {hint}" if hint else ""))
+            p = torch.softmax(_t(logits / temperature), dim=0).cpu().numpy()
+            fail(f"at temperature {temperature} the sampled frequencies {np.round(freq, 3).tolist()} are "
+                 f"far from softmax(y / T) = {np.round(p, 3).tolist()} (total variation {tv:.3f} > 0.05)", hint)
     passed(f"sample feeds back its samples, carries h, and matches softmax(y / T) at T = 0.5, 1, 2 (n={n})")
