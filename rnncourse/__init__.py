@@ -1,4 +1,5 @@
-"""Helpers the course notebooks import: data, gradient checking, plots and the grading-mode switch.
+"""Helpers the course notebooks import: data, the adding problem and its training loop, gradient checking,
+plots and the grading-mode switch.
 
 Learners write the recurrent networks themselves; this package only holds the plumbing around them,
 so that no notebook copies helper code from another.
@@ -7,14 +8,24 @@ so that no notebook copies helper code from another.
 from rnncourse.data import CharVocab, load_names, one_hot, stream_batches
 from rnncourse.gradcheck import numerical_gradient, rel_error
 from rnncourse.mode import grading_mode, pick
+from rnncourse.tasks import BASELINE_MSE, adding_problem, test_set
+from rnncourse.train import History, Regressor, plot_histories, rnn_params, train_adding
 
 __all__ = [
+    "BASELINE_MSE",
     "CharVocab",
+    "History",
+    "Regressor",
+    "adding_problem",
     "grading_mode",
     "load_names",
     "numerical_gradient",
     "one_hot",
     "pick",
+    "plot_histories",
     "rel_error",
+    "rnn_params",
     "stream_batches",
+    "test_set",
+    "train_adding",
 ]

@@ -35,7 +35,7 @@ def make_params(D: int, H: int, V: int, rng: np.random.Generator, scale: float =
     }
 
 
-def _copy(params: dict) -> dict:
+def copy_params(params: dict) -> dict:
     """A copy the learner's code may modify without touching the reference's inputs."""
     return {k: v.copy() for k, v in params.items()}
 
@@ -43,11 +43,11 @@ def _copy(params: dict) -> dict:
 # --- torch references (float64, on the GPU when there is one) -------------------------------------
 
 
-def _t(a: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
+def as_tensor(a: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
     return torch.tensor(a, dtype=torch.float64, device=device(), requires_grad=requires_grad)
 
 
-def _torch_rnn(params: dict, cell: bool):
+def torch_rnn(params: dict, cell: bool):
     """torch.nn.RNNCell or torch.nn.RNN (batch first) plus the output torch.nn.Linear, weights copied."""
     H, D = params["W_xh"].shape
     V = params["W_hy"].shape[0]
@@ -56,12 +56,12 @@ def _torch_rnn(params: dict, cell: bool):
     out = torch.nn.Linear(H, V, dtype=torch.float64, device=device())
     sfx = "" if cell else "_l0"
     with torch.no_grad():
-        getattr(rnn, "weight_ih" + sfx).copy_(_t(params["W_xh"]))
-        getattr(rnn, "weight_hh" + sfx).copy_(_t(params["W_hh"]))
-        getattr(rnn, "bias_ih" + sfx).copy_(_t(params["b_h"]))
+        getattr(rnn, "weight_ih" + sfx).copy_(as_tensor(params["W_xh"]))
+        getattr(rnn, "weight_hh" + sfx).copy_(as_tensor(params["W_hh"]))
+        getattr(rnn, "bias_ih" + sfx).copy_(as_tensor(params["b_h"]))
         getattr(rnn, "bias_hh" + sfx).zero_()  # torch has two biases; the course's b_h is their sum
-        out.weight.copy_(_t(params["W_hy"]))
-        out.bias.copy_(_t(params["b_y"]))
+        out.weight.copy_(as_tensor(params["W_hy"]))
+        out.bias.copy_(as_tensor(params["b_y"]))
     return rnn, out
 
 
@@ -77,34 +77,34 @@ def _module_grads(rnn, out, cell: bool) -> dict:
 
 
 def ref_cell_forward(x_t, h_prev, params):
-    rnn, out = _torch_rnn(params, cell=True)
+    rnn, out = torch_rnn(params, cell=True)
     with torch.no_grad():
-        h_t = rnn(_t(x_t), _t(h_prev))
+        h_t = rnn(as_tensor(x_t), as_tensor(h_prev))
         return h_t, out(h_t)
 
 
 def ref_forward(x, h0, params):
-    rnn, out = _torch_rnn(params, cell=False)
+    rnn, out = torch_rnn(params, cell=False)
     with torch.no_grad():
-        h, _ = rnn(_t(x), _t(h0)[None])
+        h, _ = rnn(as_tensor(x), as_tensor(h0)[None])
         return out(h), h
 
 
 def ref_cell_backward(dh_t, x_t, h_prev, params):
     """Gradients of sum(h_t * dh_t) by autograd: dx_t, dh_prev and the cell's weights."""
-    rnn, out = _torch_rnn(params, cell=True)
-    x_t, h_prev = _t(x_t, True), _t(h_prev, True)
-    (rnn(x_t, h_prev) * _t(dh_t)).sum().backward()
+    rnn, out = torch_rnn(params, cell=True)
+    x_t, h_prev = as_tensor(x_t, True), as_tensor(h_prev, True)
+    (rnn(x_t, h_prev) * as_tensor(dh_t)).sum().backward()
     grads = _module_grads(rnn, out, cell=True)
     return x_t.grad, h_prev.grad, {k: grads[k] for k in ("W_xh", "W_hh", "b_h")}
 
 
 def ref_backward(dy, x, h0, params):
     """Gradients of sum(y * dy) by autograd: all five parameters and dh0."""
-    rnn, out = _torch_rnn(params, cell=False)
-    h0 = _t(h0, True)
-    h, _ = rnn(_t(x), h0[None])
-    (out(h) * _t(dy)).sum().backward()
+    rnn, out = torch_rnn(params, cell=False)
+    h0 = as_tensor(h0, True)
+    h, _ = rnn(as_tensor(x), h0[None])
+    (out(h) * as_tensor(dy)).sum().backward()
     return _module_grads(rnn, out, cell=False), h0.grad
 
 
@@ -115,7 +115,7 @@ def check_softmax(softmax, seed: int = 0, N: int = 4, V: int = 5):
     expect_callable(softmax, "softmax")
     rng = np.random.default_rng(seed)
     z = rng.normal(0, 3, (N, V))
-    want = torch.softmax(_t(z), dim=-1)
+    want = torch.softmax(as_tensor(z), dim=-1)
     e = np.exp(z)
     assert_close("softmax(z)", softmax(z.copy()), want, mistakes={
         "softmax normalised over axis 0 (the batch) instead of the last axis": e / e.sum(axis=0, keepdims=True),
@@ -138,7 +138,7 @@ def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0, N: int = 3, D: int =
     P = make_params(D, H, V, rng)
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
     want_h, want_y = ref_cell_forward(x_t, h_prev, P)
-    result = rnn_cell_forward(x_t.copy(), h_prev.copy(), _copy(P))
+    result = rnn_cell_forward(x_t.copy(), h_prev.copy(), copy_params(P))
     if not isinstance(result, tuple) or len(result) != 2:
         raise AssertionError("rnn_cell_forward must return the pair (h_t, y_t)")
     h_t, y_t = result
@@ -170,7 +170,7 @@ def check_rnn_forward(rnn_forward, seed: int = 0, N: int = 2, T: int = 5, D: int
     P = make_params(D, H, V, rng)
     x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
     want_y, want_h = ref_forward(x, h0, P)
-    result = rnn_forward(x.copy(), h0.copy(), _copy(P))
+    result = rnn_forward(x.copy(), h0.copy(), copy_params(P))
     if not isinstance(result, tuple) or len(result) != 2:
         raise AssertionError("rnn_forward must return the pair (y, h)")
     y, h = result
@@ -201,7 +201,7 @@ def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0, N: int = 3, D: int
     x_t, h_prev, dh_t = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
     h_t = ref_cell_forward(x_t, h_prev, P)[0].cpu().numpy()
     want_dx, want_dh_prev, want = ref_cell_backward(dh_t, x_t, h_prev, P)
-    result = rnn_cell_backward(dh_t.copy(), x_t.copy(), h_prev.copy(), h_t.copy(), _copy(P))
+    result = rnn_cell_backward(dh_t.copy(), x_t.copy(), h_prev.copy(), h_t.copy(), copy_params(P))
     if not isinstance(result, tuple) or len(result) != 3 or not isinstance(result[2], dict):
         raise AssertionError("rnn_cell_backward must return (dx_t, dh_prev, grads) with grads a dict")
     dx_t, dh_prev, grads = result
@@ -259,7 +259,7 @@ def check_rnn_backward(rnn_backward, seed: int = 0, N: int = 2, T: int = 4, D: i
     x, h0, dy = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, T, V))
     h = ref_forward(x, h0, P)[1].cpu().numpy()
     want, want_dh0 = ref_backward(dy, x, h0, P)
-    result = rnn_backward(dy.copy(), x.copy(), h0.copy(), h.copy(), _copy(P))
+    result = rnn_backward(dy.copy(), x.copy(), h0.copy(), h.copy(), copy_params(P))
     if not isinstance(result, tuple) or len(result) != 2 or not isinstance(result[0], dict):
         raise AssertionError("rnn_backward must return (grads, dh0) with grads a dict")
     grads, dh0 = result
@@ -303,7 +303,7 @@ def _indices(out) -> list[int] | None:
 
 def _tv(freq: np.ndarray, logits: np.ndarray) -> float:
     """Total variation distance between sampled frequencies and softmax(logits)."""
-    return 0.5 * float(np.abs(freq - torch.softmax(_t(logits), dim=0).cpu().numpy()).sum())
+    return 0.5 * float(np.abs(freq - torch.softmax(as_tensor(logits), dim=0).cpu().numpy()).sum())
 
 
 @depends_on(softmax=check_softmax, rnn_cell_forward=check_rnn_cell_forward)
@@ -330,13 +330,13 @@ def check_sample(sample, seed: int = 0, V: int = 5, n: int = 3000):
     logits = np.random.default_rng(seed + 1000).normal(0, 1.5, V)
     iid = {"W_xh": np.zeros((V, V)), "W_hh": np.zeros((V, V)), "b_h": np.zeros(V),
            "W_hy": np.zeros((V, V)), "b_y": logits}
-    first = sample(_copy(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
-    again = sample(_copy(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
+    first = sample(copy_params(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
+    again = sample(copy_params(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
     if _indices(first) != _indices(again):
         fail("two runs with generators of the same seed gave different samples: "
              "draw with the `rng` argument (rng.choice), not np.random's global state")
     for temperature in (0.5, 1.0, 2.0):
-        samples = _indices(sample(_copy(iid), np.zeros((1, V)), 0, n, temperature, np.random.default_rng(seed)))
+        samples = _indices(sample(copy_params(iid), np.zeros((1, V)), 0, n, temperature, np.random.default_rng(seed)))
         freq = np.bincount(np.asarray(samples, dtype=np.int64), minlength=V) / len(samples)
         tv = _tv(freq, logits / temperature)
         if tv > 0.05:  # a correct sampler lands ~0.01 away at n = 3000; mistakes land 0.15 or more away
@@ -347,7 +347,7 @@ def check_sample(sample, seed: int = 0, V: int = 5, n: int = 3000):
                 hint = "the logits were multiplied by the temperature; divide them: softmax(y / temperature)"
             elif _tv(freq, logits) < 0.05:
                 hint = "the temperature is ignored: use softmax(y / temperature)"
-            p = torch.softmax(_t(logits / temperature), dim=0).cpu().numpy()
+            p = torch.softmax(as_tensor(logits / temperature), dim=0).cpu().numpy()
             fail(f"at temperature {temperature} the sampled frequencies {np.round(freq, 3).tolist()} are "
                  f"far from softmax(y / T) = {np.round(p, 3).tolist()} (total variation {tv:.3f} > 0.05)", hint)
     passed(f"sample feeds back its samples, carries h, and matches softmax(y / T) at T = 0.5, 1, 2 (n={n})")
