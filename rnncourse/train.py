@@ -60,12 +60,13 @@ def evaluate(model: Regressor, T: int) -> tuple[float, float]:
 def train_adding(model: Regressor, T: int, n_steps: int, clip, label: str, lr: float = 3e-3,
                  max_norm: float = 1.0, batch_size: int = 64, truncate: int | None = None,
                  eval_every: int = 100) -> History:
-    """Adam on fresh batches of the adding problem; `clip(parameters, max_norm)` runs before every update
+    """Adam (learning rate decayed to 0 on a cosine) on fresh batches of the adding problem; `clip(parameters, max_norm)` runs before every update
     and returns the total gradient norm, which the history keeps."""
     if n_steps < 1:
         raise ValueError(f"n_steps must be at least 1, got {n_steps}")
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_steps)  # settles the end of training
     history = History(label)
     batches = training_batches(T, batch_size)
     start = time.perf_counter()
@@ -77,6 +78,7 @@ def train_adding(model: Regressor, T: int, n_steps: int, clip, label: str, lr: f
         loss.backward()
         history.grad_norms.append(float(clip(params, max_norm)))
         optimizer.step()
+        schedule.step()
         if step % eval_every == 0 or step == n_steps:
             mse, acc = evaluate(model, T)
             history.steps.append(step)

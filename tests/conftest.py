@@ -5,7 +5,7 @@ import pytest
 from mutants import MUTANTS
 
 from grader.classroom import grade_class
-from grader.course import new_workspace
+from grader.course import assignments, new_workspace
 from grader.submissions import build
 
 PERFECT, UNTOUCHED = "perfect", "untouched"
@@ -13,24 +13,29 @@ PERFECT, UNTOUCHED = "perfect", "untouched"
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
-    """Grade a class of 01_rnn submissions (perfect, untouched, one per mistake) through nbgrader once.
+    """Grade one class through nbgrader once: `perfect` and `untouched` hand in every notebook, and each
+    named mistake is a student who hands in the one notebook it belongs to.
 
-    Returns (workspace, {student: Result}).
+    Returns (workspace, {(student, assignment): Result}).
     """
     root = new_workspace(tmp_path_factory.mktemp("class") / "course")
-    submissions = {PERFECT: build("01_rnn"), UNTOUCHED: build("01_rnn", answered=False)}
-    submissions.update({name: build("01_rnn", edits) for name, (edits, _, _) in MUTANTS.items()})
-    for student, nb in submissions.items():
-        folder = root / "submitted" / student / "01_rnn"
+    submissions = {}
+    for assignment in assignments():
+        submissions[PERFECT, assignment] = build(assignment)
+        submissions[UNTOUCHED, assignment] = build(assignment, answered=False)
+        for name, (edits, _, _) in MUTANTS[assignment].items():
+            submissions[name, assignment] = build(assignment, edits)
+    for (student, assignment), nb in submissions.items():
+        folder = root / "submitted" / student / assignment
         folder.mkdir(parents=True)
-        nbformat.write(nb, folder / "01_rnn.ipynb")
+        nbformat.write(nb, folder / f"{assignment}.ipynb")
     results = grade_class(root)
-    return root, {r.student: r for r in results}
+    return root, {(r.student, r.assignment): r for r in results}
 
 
-def cell_error(root, student: str, grade_id: str) -> str:
+def cell_error(root, student: str, assignment: str, grade_id: str) -> str:
     """The error message a test cell printed in the student's autograded notebook."""
-    nb = nbformat.read(root / "autograded" / student / "01_rnn" / "01_rnn.ipynb", as_version=4)
+    nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
             return "\n".join(f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")

@@ -1,6 +1,6 @@
-"""Realistic wrong submissions for notebook 01: one named edit of the reference answer each.
+"""Realistic wrong submissions: one named edit of the reference answer each, per notebook.
 
-MUTANTS[name] = (edits, parts that must score 0, words the failing part's message must contain).
+MUTANTS[assignment][name] = (edits, parts that must score 0, words the failing part's message must contain).
 Parts outside the set must keep full marks, so a cascade (a later function calling a broken one) is
 written down here rather than tolerated silently.
 """
@@ -9,7 +9,7 @@ CELL_FWD, FWD, CELL_BWD, BWD, SAMPLE, SOFTMAX = (
     "test_rnn_cell_forward", "test_rnn_forward", "test_rnn_cell_backward", "test_rnn_backward", "test_sample",
     "test_softmax")
 
-MUTANTS = {
+RNN_01 = {
     # softmax
     "softmax_over_batch_axis": (
         {"softmax": [("z.max(axis=-1", "z.max(axis=0"), ("e.sum(axis=-1", "e.sum(axis=0")]},
@@ -71,3 +71,65 @@ MUTANTS = {
         {"sample": [("h, y = rnn_cell_forward(x, h, params)", "h_new, y = rnn_cell_forward(x, h, params)")]},
         {SAMPLE}, "hidden state h must be carried"),
 }
+
+JAC, PRODUCT, NORMS, CLIP = "test_step_jacobian", "test_jacobian_product", "test_hidden_grad_norms", "test_clip_grad_norm"
+_CLIP_BODY = """    total_norm = torch.sqrt(sum((g**2).sum() for g in grads))
+    if total_norm > max_norm:
+        for g in grads:
+            g.mul_(max_norm / total_norm)"""
+
+GRADIENTS_02 = {
+    # one step's Jacobian (jacobian_product calls it, so it fails too)
+    "jacobian_without_tanh_derivative": (
+        {"step_jacobian": [('(1 - h_t**2)[:, :, None] * params["W_hh"]',
+                            'np.broadcast_to(params["W_hh"], (len(h_t),) + params["W_hh"].shape)')]},
+        {JAC, PRODUCT}, "tanh derivative diag(1 - h_t^2) is missing"),
+    "jacobian_with_transposed_W_hh": (
+        {"step_jacobian": [('params["W_hh"]', 'params["W_hh"].T')]}, {JAC, PRODUCT}, "W_hh is transposed"),
+    "jacobian_derivative_scales_columns": (
+        {"step_jacobian": [("[:, :, None]", "[:, None, :]")]}, {JAC, PRODUCT}, "scales the columns"),
+    # the product over k steps
+    "jacobian_product_in_wrong_order": (
+        {"jacobian_product": [("J = step_jacobian(h[:, s], params) @ J", "J = J @ step_jacobian(h[:, s], params)")]},
+        {PRODUCT}, "wrong order"),
+    "jacobian_product_one_factor_short": (
+        {"jacobian_product": [("range(T - k, T)", "range(T - k + 1, T)")]}, {PRODUCT}, "one factor too few"),
+    # dL/dh_t by hand
+    "grad_norms_without_tanh_derivative": (
+        {"hidden_grad_norms": [('dh = (dh * (1 - h[:, t] ** 2)) @ params["W_hh"]', 'dh = dh @ params["W_hh"]')]},
+        {NORMS}, "tanh derivative (1 - h_t^2) is missing"),
+    "grad_norms_with_transposed_W_hh": (
+        {"hidden_grad_norms": [('@ params["W_hh"]', '@ params["W_hh"].T')]}, {NORMS}, "W_hh is transposed"),
+    "grad_norms_jacobian_not_transposed": (
+        {"hidden_grad_norms": [('dh = (dh * (1 - h[:, t] ** 2)) @ params["W_hh"]',
+                                'dh = (dh @ params["W_hh"].T) * (1 - h[:, t] ** 2)')]},
+        {NORMS}, "not its transpose"),
+    "grad_norms_derivative_of_previous_state": (
+        {"hidden_grad_norms": [("(1 - h[:, t] ** 2)", "(1 - h[:, t - 1] ** 2)")]}, {NORMS}, "uses h_{t-1}"),
+    # clipping
+    "clip_each_tensor_by_its_own_norm": (
+        {"clip_grad_norm": [(_CLIP_BODY, """    total_norm = torch.sqrt(sum((g**2).sum() for g in grads))
+    for g in grads:
+        if g.norm() > max_norm:
+            g.mul_(max_norm / g.norm())""")]},
+        {CLIP}, "clipped by its own norm"),
+    "clip_scales_small_gradients_up": (
+        {"clip_grad_norm": [("if total_norm > max_norm:", "if True:")]}, {CLIP}, "scaled up"),
+    "clip_by_value": (
+        {"clip_grad_norm": [("g.mul_(max_norm / total_norm)", "g.clamp_(-max_norm, max_norm)")]}, {CLIP}, "by value"),
+    "clip_not_in_place": (
+        {"clip_grad_norm": [("g.mul_(max_norm / total_norm)", "g = g * (max_norm / total_norm)")]},
+        {CLIP}, "in place"),
+    "clip_walks_a_generator_twice": (
+        {"clip_grad_norm": [("grads = [p.grad for p in parameters if p.grad is not None]\n" + _CLIP_BODY, """\
+total_norm = torch.sqrt(sum((p.grad**2).sum() for p in parameters if p.grad is not None))
+    if total_norm > max_norm:
+        for g in (p.grad for p in parameters if p.grad is not None):
+            g.mul_(max_norm / total_norm)""")]},
+        {CLIP}, "iterated only once"),
+    "clip_returns_norm_after_clipping": (
+        {"clip_grad_norm": [("return total_norm", "return torch.clamp(total_norm, max=max_norm)")]},
+        {CLIP}, "norm after clipping"),
+}
+
+MUTANTS = {"01_rnn": RNN_01, "02_vanishing_gradients": GRADIENTS_02}

@@ -4,47 +4,67 @@ import pytest
 from conftest import PERFECT, UNTOUCHED, cell_error
 from mutants import MUTANTS
 
+from grader.course import assignments
 
-def test_reference_solution_gets_full_marks(graded):
+POINTS = {"01_rnn": 13, "02_vanishing_gradients": 10}
+CASES = [(assignment, name) for assignment in sorted(MUTANTS) for name in sorted(MUTANTS[assignment])]
+
+
+def test_every_notebook_has_its_mistakes_catalogued():
+    assert sorted(MUTANTS) == sorted(POINTS) == assignments()
+
+
+@pytest.mark.parametrize("assignment", sorted(POINTS))
+def test_reference_solution_gets_full_marks(graded, assignment):
     _, results = graded
-    r = results[PERFECT]
+    r = results[PERFECT, assignment]
     assert r.status == "graded"
-    assert r.max_score == 13
+    assert r.max_score == POINTS[assignment]
     assert r.score == r.max_score, r.parts
 
 
-def test_untouched_student_notebook_gets_zero_and_is_graded(graded):
+@pytest.mark.parametrize("assignment", sorted(POINTS))
+def test_untouched_student_notebook_gets_zero_and_is_graded(graded, assignment):
     _, results = graded
-    r = results[UNTOUCHED]
+    r = results[UNTOUCHED, assignment]
     assert r.status == "graded"
     assert r.score == 0
-    assert all(score == 0 for score, _ in r.parts.values())
+    assert r.parts and all(score == 0 for score, _ in r.parts.values())
 
 
-@pytest.mark.parametrize("name", sorted(MUTANTS))
-def test_realistic_mistake_loses_exactly_its_parts_with_a_diagnosis(graded, name):
+@pytest.mark.parametrize(("assignment", "name"), CASES)
+def test_realistic_mistake_loses_exactly_its_parts_with_a_diagnosis(graded, assignment, name):
     root, results = graded
-    _, failing, message = MUTANTS[name]
-    r = results[name]
+    _, failing, message = MUTANTS[assignment][name]
+    r = results[name, assignment]
     assert r.status == "graded"
     lost = {part for part, (score, max_score) in r.parts.items() if score < max_score}
     assert lost == failing, f"{name}: lost {sorted(lost)}, expected {sorted(failing)}"
     first = min(failing, key=list(r.parts).index)  # the first failing part names the mistake
-    assert message in cell_error(root, name, first)
+    assert message in cell_error(root, name, assignment, first)
+
+
+def test_a_notebook_not_handed_in_scores_zero_with_a_reason(graded):
+    _, results = graded
+    r = results["sigmoid_instead_of_tanh", "02_vanishing_gradients"]
+    assert (r.score, r.max_score, r.status) == (0, 10, "not submitted")
 
 
 def test_feedback_shows_failures_but_no_hidden_tests(graded):
     root, _ = graded
-    html = (root / "feedback" / "sigmoid_instead_of_tanh" / "01_rnn" / "01_rnn.html").read_text()
-    assert "sigmoid used where h_t needs tanh" in html
-    assert "HIDDEN TESTS" not in html
-    assert "seed=1" not in html  # the hidden calls use other seeds
-    assert "Traceback (most recent call last)" not in html and "grader/checks" not in html
+    for student, assignment, message in [("sigmoid_instead_of_tanh", "01_rnn", "sigmoid used where h_t needs tanh"),
+                                         ("clip_by_value", "02_vanishing_gradients", "clipped by value")]:
+        html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
+        assert message in html
+        assert "HIDDEN TESTS" not in html
+        assert "seed=1" not in html  # the hidden calls use other seeds
+        assert "Traceback (most recent call last)" not in html and "grader/checks" not in html
 
 
-def test_grades_csv_has_a_row_per_submission(graded):
+def test_grades_csv_has_a_row_per_student_and_notebook(graded):
     root, results = graded
     rows = (root / "grades.csv").read_text().strip().splitlines()
     assert rows[0] == "student,assignment,score,max_score,status"
     assert len(rows) == 1 + len(results)
     assert f"{PERFECT},01_rnn,13,13,graded" in rows
+    assert f"{PERFECT},02_vanishing_gradients,10,10,graded" in rows

@@ -48,3 +48,15 @@ def test_notebook_01_in_full_mode_learns_names_and_hello():
     assert "the model predicts 'ello'" in out
     held_out = float(out.split("held-out names ")[1].split()[0])
     assert held_out < 2.3, f"loss per character on held-out names after training: {held_out}"
+
+
+@pytest.mark.slow
+def test_notebook_02_in_full_mode_rnn_learns_short_and_fails_long():
+    nb = execute("02_vanishing_gradients", grading=False)
+    assert errors(nb) == []
+    out = text(nb)
+    mse = {label: float(out.split(label + ": test MSE ")[1].split()[0])
+           for label in ("RNN, T = 10", "RNN, T = 50", "RNN, T = 10, truncate = 2")}
+    assert mse["RNN, T = 10"] < 0.01, mse          # learnt: far below the baseline 1/6
+    assert mse["RNN, T = 50"] > 0.15, mse          # stays at the baseline
+    assert mse["RNN, T = 10, truncate = 2"] > 2 * mse["RNN, T = 10"], mse
