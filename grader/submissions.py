@@ -48,14 +48,20 @@ def build(assignment: str, edits: dict[str, list[tuple[str, str]]] | None = None
     return student
 
 
-# The bundled sample class: a perfect submission, a partly wrong one and an untouched one.
+# The bundled sample class: a perfect student, one with typical mistakes, and one who handed in untouched notebooks.
 SAMPLE_CLASS = {
-    "kim_minji": {"01_rnn": {}},
-    "lee_junho": {"01_rnn": {
-        "rnn_cell_forward": [("h_t = np.tanh(", "sigmoid = lambda a: 1 / (1 + np.exp(-a))\n    h_t = sigmoid(")],
-        "sample": [("ix = int(rng.choice(V, p=p))", "ix = int(p.argmax())")],
-    }},
-    "park_seoyeon": {"01_rnn": None},  # None: handed in untouched
+    "kim_minji": {"01_rnn": {}, "02_vanishing_gradients": {}},
+    "lee_junho": {
+        "01_rnn": {
+            "rnn_cell_forward": [("h_t = np.tanh(", "sigmoid = lambda a: 1 / (1 + np.exp(-a))\n    h_t = sigmoid(")],
+            "sample": [("ix = int(rng.choice(V, p=p))", "ix = int(p.argmax())")],
+        },
+        "02_vanishing_gradients": {  # the Jacobian product in the wrong order, clipping that scales gradients up
+            "jacobian_product": [("J = step_jacobian(h[:, s], params) @ J", "J = J @ step_jacobian(h[:, s], params)")],
+            "clip_grad_norm": [("if total_norm > max_norm:", "if True:")],
+        },
+    },
+    "park_seoyeon": {"01_rnn": None, "02_vanishing_gradients": None},  # None: handed in untouched
 }
 
 

@@ -8,7 +8,7 @@ so that no notebook copies helper code from another.
 from rnncourse.data import CharVocab, load_names, one_hot, stream_batches
 from rnncourse.gradcheck import numerical_gradient, rel_error
 from rnncourse.mode import grading_mode, pick
-from rnncourse.tasks import BASELINE_MSE, adding_problem, test_set
+from rnncourse.tasks import BASELINE_MSE, adding_problem, held_out_set
 from rnncourse.train import History, Regressor, plot_histories, rnn_params, train_adding
 
 __all__ = [
@@ -26,6 +26,6 @@ __all__ = [
     "rel_error",
     "rnn_params",
     "stream_batches",
-    "test_set",
+    "held_out_set",
     "train_adding",
 ]

@@ -36,7 +36,7 @@ def adding_problem(n: int, T: int, rng: np.random.Generator) -> tuple[np.ndarray
     return x, y
 
 
-def test_set(T: int) -> tuple[torch.Tensor, torch.Tensor]:
+def held_out_set(T: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The fixed held-out set for length T: x (2000, T, 2), y (2000,), the same in every notebook."""
     x, y = adding_problem(TEST_SIZE, T, np.random.default_rng(TEST_SEED))
     return torch.from_numpy(x), torch.from_numpy(y)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from rnncourse.tasks import BASELINE_MSE, accuracy, test_set, training_batches
+from rnncourse.tasks import BASELINE_MSE, accuracy, held_out_set, training_batches
 
 
 class Regressor(nn.Module):
@@ -51,7 +51,7 @@ class History:
 
 def evaluate(model: Regressor, T: int) -> tuple[float, float]:
     """Test MSE and accuracy on the fixed held-out set of length T."""
-    x, y = test_set(T)
+    x, y = held_out_set(T)
     with torch.no_grad():
         pred = model(x)
     return ((pred - y) ** 2).mean().item(), accuracy(pred, y)
@@ -60,8 +60,10 @@ def evaluate(model: Regressor, T: int) -> tuple[float, float]:
 def train_adding(model: Regressor, T: int, n_steps: int, clip, label: str, lr: float = 3e-3,
                  max_norm: float = 1.0, batch_size: int = 64, truncate: int | None = None,
                  eval_every: int = 100) -> History:
-    """Adam (learning rate decayed to 0 on a cosine) on fresh batches of the adding problem; `clip(parameters, max_norm)` runs before every update
-    and returns the total gradient norm, which the history keeps."""
+    """Adam, its learning rate decayed to 0 on a cosine, on fresh batches of the adding problem.
+
+    `clip(parameters, max_norm)` runs before every update and returns the total gradient norm, which the
+    history keeps."""
     if n_steps < 1:
         raise ValueError(f"n_steps must be at least 1, got {n_steps}")
     params = [p for p in model.parameters() if p.requires_grad]

@@ -72,7 +72,8 @@ RNN_01 = {
         {SAMPLE}, "hidden state h must be carried"),
 }
 
-JAC, PRODUCT, NORMS, CLIP = "test_step_jacobian", "test_jacobian_product", "test_hidden_grad_norms", "test_clip_grad_norm"
+JAC, PRODUCT = "test_step_jacobian", "test_jacobian_product"
+NORMS, CLIP = "test_hidden_grad_norms", "test_clip_grad_norm"
 _CLIP_BODY = """    total_norm = torch.sqrt(sum((g**2).sum() for g in grads))
     if total_norm > max_norm:
         for g in grads:
