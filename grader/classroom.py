@@ -117,10 +117,12 @@ def table(results: list[Result]) -> str:
     students = sorted({r.student for r in results})
     by = {(r.student, r.assignment): r for r in results}
     width = max(len(s) for s in students + ["student"])
-    lines = ["  ".join(["student".ljust(width)] + [n.rjust(9) for n in names] + ["    total", "notes"])]
+    widths = [max(9, len(n)) for n in names]
+    lines = ["  ".join(["student".ljust(width)] + [n.rjust(w) for n, w in zip(names, widths, strict=True)]
+                       + ["    total", "notes"])]
     for s in students:
         rs = [by[s, n] for n in names]
-        cells = [f"{r.score:g}/{r.max_score:g}".rjust(9) for r in rs]
+        cells = [f"{r.score:g}/{r.max_score:g}".rjust(w) for r, w in zip(rs, widths, strict=True)]
         total = f"{sum(r.score for r in rs):g}/{sum(r.max_score for r in rs):g}".rjust(9)
         notes = "; ".join(f"{r.assignment}: {r.status}" for r in rs if r.status != "graded")
         lines.append("  ".join([s.ljust(width)] + cells + [total, notes]).rstrip())

@@ -115,3 +115,16 @@ def test_grade_records_unreadable_and_misnamed_submissions_as_zero(tmp_path):
     assert rows["misnamed"]["status"] == "expected 01_rnn.ipynb, found rnn_final.ipynb"
     feedback = (tmp_path / "feedback" / "malformed" / "01_rnn" / "feedback.txt").read_text()
     assert "0 / 13 points" in feedback
+
+
+def test_demo_grades_the_sample_class_through_the_whole_pipeline(tmp_path):
+    """The README's main job: a perfect, a partly wrong and an untouched student, every notebook."""
+    run = grader("demo", "--workspace", str(tmp_path / "sample"))
+    assert run.returncode == 0, run.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines() if line.split()}
+    assert rows["kim_minji"][:3] == ["13/13", "10/10", "23/23"]
+    assert rows["lee_junho"][:3] == ["7/13", "5/10", "12/23"]
+    assert rows["park_seoyeon"][:3] == ["0/13", "0/10", "0/23"]
+    for student in ("kim_minji", "lee_junho", "park_seoyeon"):
+        assert (tmp_path / "sample" / "feedback" / student / "02_vanishing_gradients" /
+                "02_vanishing_gradients.html").exists()
