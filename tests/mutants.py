@@ -133,4 +133,74 @@ total_norm = torch.sqrt(sum((p.grad**2).sum() for p in parameters if p.grad is n
         {CLIP}, "norm after clipping"),
 }
 
-MUTANTS = {"01_rnn": RNN_01, "02_vanishing_gradients": GRADIENTS_02}
+GATES, CELL, FUSED, LAYER = "test_lstm_gates", "test_lstm_cell", "test_lstm_cell_fused", "test_lstm_layer"
+FROM_TORCH, TO_TORCH = "test_gates_from_torch", "test_gates_to_torch"
+_FUSED_BODY = """    a = x_t @ W.T + h_prev @ V.T + b
+    a_i, a_f, a_g, a_o = a.chunk(4, dim=-1)
+    i_t, f_t, g_t, o_t = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+    c_t = f_t * c_prev + i_t * g_t
+    h_t = o_t * torch.tanh(c_t)
+    return h_t, c_t"""
+
+LSTM_03 = {
+    # the gates (lstm_cell calls lstm_gates, so it fails too)
+    "candidate_with_sigmoid": (
+        {"lstm_gates": [("g_t = torch.tanh(", "g_t = torch.sigmoid(")]}, {GATES, CELL}, "sigmoid used where g_t"),
+    "forget_gate_with_tanh": (
+        {"lstm_gates": [("f_t = torch.sigmoid(", "f_t = torch.tanh(")]}, {GATES, CELL}, "tanh used where f_t"),
+    "forget_gate_without_recurrent_term": (
+        {"lstm_gates": [(' + h_prev @ p["V_f"].T', "")]}, {GATES, CELL}, "V_f h_{t-1} is missing"),
+    "gates_returned_in_wrong_order": (
+        {"lstm_gates": [("return f_t, i_t, g_t, o_t", "return i_t, f_t, g_t, o_t")]}, {GATES, CELL}, "wrong order"),
+    # the cell update and the output
+    "forget_gate_applied_to_h": (
+        {"lstm_cell": [("c_t = f_t * c_prev", "c_t = f_t * h_prev")]}, {CELL}, "forget gate multiplies h_{t-1}"),
+    "output_from_previous_cell_state": (
+        {"lstm_cell": [("h_t = o_t * torch.tanh(c_t)", "h_t = o_t * torch.tanh(c_prev)")]}, {CELL},
+        "tanh(c_{t-1})"),
+    "output_without_tanh": (
+        {"lstm_cell": [("h_t = o_t * torch.tanh(c_t)", "h_t = o_t * c_t")]}, {CELL}, "tanh is missing from the output"),
+    # the fused cell (lstm_layer calls it)
+    "fused_gates_read_in_cs231n_order": (
+        {"lstm_cell_fused": [("a_i, a_f, a_g, a_o = a.chunk", "a_i, a_f, a_o, a_g = a.chunk")]},
+        {FUSED, LAYER}, "order i, f, o, g"),
+    "fused_candidate_with_sigmoid": (
+        {"lstm_cell_fused": [("torch.tanh(a_g)", "torch.sigmoid(a_g)")]}, {FUSED, LAYER}, "sigmoid used where g_t"),
+    "fused_cell_calls_torch_lstm_cell": (
+        {"lstm_cell_fused": [(_FUSED_BODY,
+                              "    return torch.lstm_cell(x_t, (h_prev, c_prev), W, V, b, torch.zeros_like(b))")]},
+        {FUSED, LAYER}, "ready-made"),
+    # the layer
+    "layer_calls_nn_LSTM": (
+        {"lstm_layer": [("""    h_t, c_t = state
+    outputs = []
+    for t in range(T):
+        h_t, c_t = lstm_cell_fused(x[:, t], h_t, c_t, W, V, b)
+        outputs.append(h_t)
+    return torch.stack(outputs, dim=1), (h_t, c_t)""", """\
+    lstm = nn.LSTM(x.shape[-1], H, batch_first=True).to(x.device, x.dtype)
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(W)
+        lstm.weight_hh_l0.copy_(V)
+        lstm.bias_ih_l0.copy_(b)
+        lstm.bias_hh_l0.zero_()
+    out, (h, c) = lstm(x, (state[0][None], state[1][None]))
+    return out, (h[0], c[0])""")]},
+        {LAYER}, "ready-made"),
+    "layer_outputs_cell_states": (
+        {"lstm_layer": [("outputs.append(h_t)", "outputs.append(c_t)")]}, {LAYER}, "outputs hold the cell states"),
+    # loading weights
+    "from_torch_in_cs231n_order": (
+        {"gates_from_torch": [('("i", "f", "g", "o")', '("i", "f", "o", "g")')]},
+        {FROM_TORCH}, "torch.nn.LSTM stacks"),
+    "from_torch_reads_one_bias": (
+        {"gates_from_torch": [("b = lstm.bias_ih_l0 + lstm.bias_hh_l0", "b = lstm.bias_ih_l0")]},
+        {FROM_TORCH}, "only bias_ih was read"),
+    "to_torch_in_cs231n_order": (
+        {"gates_to_torch": [('order = ("i", "f", "g", "o")', 'order = ("i", "f", "o", "g")')]},
+        {TO_TORCH}, "stacked in the order i, f, o, g"),
+    "to_torch_keeps_bias_hh": (
+        {"gates_to_torch": [("        lstm.bias_hh_l0.zero_()\n", "")]}, {TO_TORCH}, "bias_hh was left"),
+}
+
+MUTANTS = {"01_rnn": RNN_01, "02_vanishing_gradients": GRADIENTS_02, "03_lstm": LSTM_03}

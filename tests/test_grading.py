@@ -6,7 +6,7 @@ from mutants import MUTANTS
 
 from grader.course import assignments
 
-POINTS = {"01_rnn": 13, "02_vanishing_gradients": 10}
+POINTS = {"01_rnn": 13, "02_vanishing_gradients": 10, "03_lstm": 10}
 CASES = [(assignment, name) for assignment in sorted(MUTANTS) for name in sorted(MUTANTS[assignment])]
 
 
@@ -53,7 +53,8 @@ def test_a_notebook_not_handed_in_scores_zero_with_a_reason(graded):
 def test_feedback_shows_failures_but_no_hidden_tests(graded):
     root, _ = graded
     for student, assignment, message in [("sigmoid_instead_of_tanh", "01_rnn", "sigmoid used where h_t needs tanh"),
-                                         ("clip_by_value", "02_vanishing_gradients", "clipped by value")]:
+                                         ("clip_by_value", "02_vanishing_gradients", "clipped by value"),
+                                         ("layer_calls_nn_LSTM", "03_lstm", "ready-made")]:
         html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
         assert message in html
         assert "HIDDEN TESTS" not in html
@@ -68,3 +69,10 @@ def test_grades_csv_has_a_row_per_student_and_notebook(graded):
     assert len(rows) == 1 + len(results)
     assert f"{PERFECT},01_rnn,13,13,graded" in rows
     assert f"{PERFECT},02_vanishing_gradients,10,10,graded" in rows
+
+
+@pytest.mark.parametrize("name", ["fused_cell_calls_torch_lstm_cell", "layer_calls_nn_LSTM"])
+def test_a_ready_made_recurrent_module_gets_no_points_for_its_part(graded, name):
+    _, results = graded
+    part = "test_lstm_layer" if name == "layer_calls_nn_LSTM" else "test_lstm_cell_fused"
+    assert results[name, "03_lstm"].parts[part][0] == 0

@@ -1,0 +1,335 @@
+"""Checks for notebook 03, the LSTM in torch, in the lecture notes' notation.
+
+    f_t = σ(W_f x_t + V_f h_{t-1} + b_f)     forget gate        i_t = σ(W_i x_t + V_i h_{t-1} + b_i)   input gate
+    g_t = tanh(W_g x_t + V_g h_{t-1} + b_g)  candidate          o_t = σ(W_o x_t + V_o h_{t-1} + b_o)   output gate
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t                             h_t = o_t ⊙ tanh(c_t)
+
+Layout: batch first, x_t (N, D), h_t and c_t (N, H); W_* (H, D), V_* (H, H), b_* (H,) in a dict p.
+The fused form stacks the gates in torch.nn.LSTM's order i, f, g, o: W (4H, D), V (4H, H), b (4H,).
+
+References are torch.nn.LSTMCell / torch.nn.LSTM with copied weights (torch's two biases: b_ih = b,
+b_hh = 0), in float64 on the GPU when there is one, and torch.autograd for gradients. The learner's code
+runs with a tripwire: calling a ready-made recurrent module or op earns no points for that part.
+"""
+
+import numpy as np
+import torch
+from torch.overrides import TorchFunctionMode
+
+from grader.checks import depends_on, expect_callable, passed
+from grader.device import describe, device
+from grader.tolerance import FLOAT32, FLOAT64, TF32, assert_close, fail
+
+GATES = ("i", "f", "g", "o")  # torch.nn.LSTM's order in the fused matrices
+READY_MADE = {"lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell",
+              "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell"}
+
+
+# --- the ready-made tripwire ----------------------------------------------------------------------
+
+
+class ReadyMadeModule(AssertionError):
+    """Raised when the learner's code calls torch's own recurrent implementation."""
+
+
+class _Tripwire(TorchFunctionMode):
+    def __init__(self, part: str):
+        super().__init__()
+        self.part = part
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in READY_MADE:
+            raise ReadyMadeModule(
+                f"{self.part} calls torch's ready-made recurrent implementation (torch.{name}, used by nn.LSTM, "
+                "nn.LSTMCell, nn.GRU, ...): this part asks for the equations written out, so it gets no points")
+        return func(*args, **(kwargs or {}))
+
+
+def learner(part: str, fn, *args):
+    """Call the learner's function under the tripwire."""
+    with _Tripwire(part):
+        return fn(*args)
+
+
+# --- inputs and references ------------------------------------------------------------------------
+
+
+def _t(a, dtype=torch.float64, requires_grad=False) -> torch.Tensor:
+    return torch.tensor(np.asarray(a), dtype=dtype, device=device(), requires_grad=requires_grad)
+
+
+def make_gate_params(D: int, H: int, rng: np.random.Generator, scale: float = 0.5) -> dict:
+    """Random separate-gate parameters p (float64 numpy) in the seeds' notation."""
+    p = {}
+    for gate in GATES:
+        p[f"W_{gate}"] = rng.normal(0, scale, (H, D))
+        p[f"V_{gate}"] = rng.normal(0, scale, (H, H))
+        p[f"b_{gate}"] = rng.normal(0, scale, H)
+    return p
+
+
+def fuse(p: dict, order: tuple = GATES) -> tuple:
+    """Stack the separate gates into W (4H, D), V (4H, H), b (4H,) in the given order (numpy)."""
+    return tuple(np.concatenate([p[f"{kind}_{gate}"] for gate in order]) for kind in ("W", "V", "b"))
+
+
+def _tensors(p: dict, dtype=torch.float64, requires_grad=False) -> dict:
+    return {k: _t(v, dtype, requires_grad) for k, v in p.items()}
+
+
+def torch_lstm(W, V, b, cell: bool, dtype=torch.float64):
+    """torch.nn.LSTMCell or torch.nn.LSTM (batch first) holding W, V and b (b_ih = b, b_hh = 0)."""
+    H, D = V.shape[1], W.shape[1]
+    module = (torch.nn.LSTMCell(D, H) if cell else torch.nn.LSTM(D, H, batch_first=True)).to(device(), dtype)
+    sfx = "" if cell else "_l0"
+    with torch.no_grad():
+        getattr(module, "weight_ih" + sfx).copy_(_t(W, dtype))
+        getattr(module, "weight_hh" + sfx).copy_(_t(V, dtype))
+        getattr(module, "bias_ih" + sfx).copy_(_t(b, dtype))
+        getattr(module, "bias_hh" + sfx).zero_()
+    return module
+
+
+def _gate_values(x_t, h_prev, p) -> dict:
+    """Pre-activations and gates by the equations, float64 numpy (torch.nn.LSTMCell exposes no gates)."""
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    pre = {g: x_t @ p[f"W_{g}"].T + h_prev @ p[f"V_{g}"].T + p[f"b_{g}"] for g in GATES}
+    return {"pre": pre, "f": sig(pre["f"]), "i": sig(pre["i"]), "g": np.tanh(pre["g"]), "o": sig(pre["o"])}
+
+
+def _as_np(x):
+    return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+# --- the checks -----------------------------------------------------------------------------------
+
+
+def check_lstm_gates(lstm_gates, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
+    """Each gate against its equation, with the mistake named per gate."""
+    expect_callable(lstm_gates, "lstm_gates")
+    rng = np.random.default_rng(seed)
+    p = make_gate_params(D, H, rng)
+    x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
+    ref = _gate_values(x_t, h_prev, p)
+    result = learner("lstm_gates", lstm_gates, _t(x_t), _t(h_prev), _tensors(p))
+    if not isinstance(result, tuple) or len(result) != 4:
+        fail("lstm_gates must return the four gates (f_t, i_t, g_t, o_t)")
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    names = {"f": "f_t (forget gate)", "i": "i_t (input gate)", "g": "g_t (candidate)", "o": "o_t (output gate)"}
+    for gate, got in zip(("f", "i", "g", "o"), result, strict=True):
+        a = ref["pre"][gate]
+        want_fn, wrong_fn = (np.tanh, sig) if gate == "g" else (sig, np.tanh)
+        others = {o: ref[o] for o in ("f", "i", "g", "o") if o != gate}
+        mistakes = {
+            f"{'sigmoid' if gate == 'g' else 'tanh'} used where {names[gate]} needs "
+            f"{'tanh' if gate == 'g' else 'sigmoid'}": wrong_fn(a),
+            f"the recurrent term V_{gate} h_{{t-1}} is missing from {names[gate]}":
+                want_fn(a - h_prev @ p[f"V_{gate}"].T),
+            f"the bias b_{gate} is missing from {names[gate]}": want_fn(a - p[f"b_{gate}"]),
+            f"the input term W_{gate} x_t is missing from {names[gate]}": want_fn(a - x_t @ p[f"W_{gate}"].T),
+        }
+        mistakes.update({f"this is {names[o]}: the gates are returned in the wrong order; return "
+                         f"(f_t, i_t, g_t, o_t)": v for o, v in others.items()})
+        assert_close(names[gate], got, ref[gate], FLOAT64, mistakes)
+    passed(f"lstm_gates: f_t, i_t, g_t, o_t follow their equations (float64, {describe()}), N={N} D={D} H={H}")
+
+
+def _cell_mistakes(ref: dict, c_prev, h_prev) -> tuple[dict, dict]:
+    f, i, g, o = ref["f"], ref["i"], ref["g"], ref["o"]
+    c = f * c_prev + i * g
+    c_mistakes = {
+        "the forget gate multiplies h_{t-1}; it must multiply the cell state: c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t":
+            f * h_prev + i * g,
+        "the input gate is missing: c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t": f * c_prev + g,
+        "the forget gate is missing: c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t": c_prev + i * g,
+        "f_t and i_t are swapped in the cell update": i * c_prev + f * g,
+    }
+    h_mistakes = {
+        "h_t uses tanh(c_{t-1}); it must use the new cell state: h_t = o_t ⊙ tanh(c_t)": o * np.tanh(c_prev),
+        "tanh is missing from the output: h_t = o_t ⊙ tanh(c_t)": o * c,
+        "sigmoid used where h_t needs tanh(c_t)": o / (1 + np.exp(-c)),
+        "the output gate is missing: h_t = o_t ⊙ tanh(c_t)": np.tanh(c),
+    }
+    return c_mistakes, h_mistakes
+
+
+def _check_cell_result(result, name, want_h, want_c, ref, c_prev, h_prev):
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail(f"{name} must return the pair (h_t, c_t)")
+    h_t, c_t = result
+    c_mistakes, h_mistakes = _cell_mistakes(ref, c_prev, h_prev)
+    assert_close("c_t (the cell update)", c_t, want_c, FLOAT64, c_mistakes)
+    assert_close("h_t (the output)", h_t, want_h, FLOAT64, h_mistakes)
+
+
+@depends_on(lstm_gates=check_lstm_gates)
+def check_lstm_cell(lstm_cell, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
+    expect_callable(lstm_cell, "lstm_cell")
+    rng = np.random.default_rng(seed)
+    p = make_gate_params(D, H, rng)
+    x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    cell = torch_lstm(*fuse(p), cell=True)
+    with torch.no_grad():
+        want_h, want_c = cell(_t(x_t), (_t(h_prev), _t(c_prev)))
+    result = learner("lstm_cell", lstm_cell, _t(x_t), _t(h_prev), _t(c_prev), _tensors(p))
+    _check_cell_result(result, "lstm_cell", want_h, want_c, _gate_values(x_t, h_prev, p), c_prev, h_prev)
+    passed(f"lstm_cell matches torch.nn.LSTMCell (float64, {describe()}), N={N} D={D} H={H}")
+
+
+def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
+    expect_callable(lstm_cell_fused, "lstm_cell_fused")
+    rng = np.random.default_rng(seed)
+    p = make_gate_params(D, H, rng)
+    x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    W, V, b = fuse(p)
+    cell = torch_lstm(W, V, b, cell=True)
+    with torch.no_grad():
+        want_h, want_c = cell(_t(x_t), (_t(h_prev), _t(c_prev)))
+    result = learner("lstm_cell_fused", lstm_cell_fused, _t(x_t), _t(h_prev), _t(c_prev), _t(W), _t(V), _t(b))
+    if not isinstance(result, tuple) or len(result) != 2:
+        fail("lstm_cell_fused must return the pair (h_t, c_t)")
+    ref = _gate_values(x_t, h_prev, p)
+    c_mistakes, h_mistakes = _cell_mistakes(ref, c_prev, h_prev)
+    wrong_orders = {"i, f, o, g (CS231n's order)": ("i", "f", "o", "g"), "f, i, g, o": ("f", "i", "g", "o"),
+                    "i, g, f, o": ("i", "g", "f", "o")}
+    for label, order in wrong_orders.items():
+        relabel = dict(zip(order, GATES, strict=True))  # the block the learner read as gate x is torch's gate y
+        q = {f"{kind}_{relabel[gate]}": p[f"{kind}_{gate}"] for gate in GATES for kind in ("W", "V", "b")}
+        wrong = _gate_values(x_t, h_prev, q)
+        wrong_c = wrong["f"] * c_prev + wrong["i"] * wrong["g"]
+        hint = f"the gates are read from the fused matrix in the order {label}; torch.nn.LSTM stacks i, f, g, o"
+        c_mistakes[hint] = wrong_c
+        h_mistakes[hint] = wrong["o"] * np.tanh(wrong_c)
+    sig_g = ref["f"] * c_prev + ref["i"] / (1 + np.exp(-ref["pre"]["g"]))
+    tanh_f = np.tanh(ref["pre"]["f"]) * c_prev + ref["i"] * ref["g"]
+    for hint, wrong_c in {"sigmoid used where g_t (the candidate, block 3 of i, f, g, o) needs tanh": sig_g,
+                          "tanh used where f_t (the forget gate, block 2 of i, f, g, o) needs sigmoid": tanh_f}.items():
+        c_mistakes[hint] = wrong_c
+        h_mistakes[hint] = ref["o"] * np.tanh(wrong_c)
+    h_t, c_t = result
+    assert_close("c_t (the cell update)", c_t, want_c, FLOAT64, c_mistakes)
+    assert_close("h_t (the output)", h_t, want_h, FLOAT64, h_mistakes)
+    passed(f"lstm_cell_fused matches torch.nn.LSTMCell with the gates stacked i, f, g, o (float64, {describe()})")
+
+
+@depends_on(lstm_cell_fused=check_lstm_cell_fused)
+def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int = 3, H: int = 4):
+    """Forward and gradients against torch.nn.LSTM in float64; forward again in float32, whose tolerance
+    depends on the device (cuDNN's TF32 on a GPU)."""
+    expect_callable(lstm_layer, "lstm_layer")
+    rng = np.random.default_rng(seed)
+    W, V, b = fuse(make_gate_params(D, H, rng))
+    x, h0, c0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    R, r_h, r_c = rng.normal(size=(N, T, H)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+
+    lstm = torch_lstm(W, V, b, cell=False)
+    x_ref = _t(x, requires_grad=True)
+    out, (h_T, c_T) = lstm(x_ref, (_t(h0)[None], _t(c0)[None]))
+    ((out * _t(R)).sum() + (h_T[0] * _t(r_h)).sum() + (c_T[0] * _t(r_c)).sum()).backward()
+    want_grads = {"W": lstm.weight_ih_l0.grad, "V": lstm.weight_hh_l0.grad, "b": lstm.bias_ih_l0.grad,
+                  "x": x_ref.grad}
+
+    args = {"x": _t(x, requires_grad=True), "W": _t(W, requires_grad=True), "V": _t(V, requires_grad=True),
+            "b": _t(b, requires_grad=True)}
+    result = learner("lstm_layer", lstm_layer, args["x"], (_t(h0), _t(c0)), args["W"], args["V"], args["b"])
+    if (not isinstance(result, tuple) or len(result) != 2 or not isinstance(result[1], tuple)
+            or len(result[1]) != 2):
+        fail("lstm_layer must return (outputs, (h_T, c_T))")
+    got_out, (got_h, got_c) = result
+    assert_close("outputs (h_t at every step)", got_out, out, FLOAT64, {
+        "outputs hold the cell states c_t; they must be the hidden states h_t": _c_sequence(W, V, b, x, h0, c0),
+    })
+    assert_close("h_T", got_h, h_T[0])
+    assert_close("c_T", got_c, c_T[0])
+    loss = (got_out * _t(R)).sum() + (got_h * _t(r_h)).sum() + (got_c * _t(r_c)).sum()
+    if not loss.requires_grad:
+        fail("the outputs carry no gradient: compute them with torch operations on the inputs "
+             "(no .detach(), .numpy() or torch.no_grad())")
+    loss.backward()
+    for name, want in want_grads.items():
+        assert_close(f"the gradient of {name} (by autograd through your layer)", args[name].grad, want)
+
+    tol = TF32 if device().type == "cuda" else FLOAT32
+    f32 = [_t(a, torch.float32) for a in (x, h0, c0, W, V, b)]
+    out32, _ = learner("lstm_layer", lstm_layer, f32[0], (f32[1], f32[2]), *f32[3:])
+    if out32.dtype != torch.float32:
+        fail(f"with float32 inputs the outputs are {out32.dtype}: create new tensors with the inputs' dtype "
+             "and device (torch.zeros_like, x.new_zeros)")
+    assert_close("outputs with float32 inputs", out32, out, tol)
+    passed(f"lstm_layer matches torch.nn.LSTM forward and backward (float64), and forward in float32 "
+           f"(rtol {tol.rtol}), on {describe()}; N={N} T={T} H={H}")
+
+
+def _c_sequence(W, V, b, x, h0, c0):
+    """All cell states of the reference, numpy: used to recognise outputs that hold c instead of h."""
+    p = {f"{kind}_{gate}": m[k * len(m) // 4:(k + 1) * len(m) // 4]
+         for kind, m in (("W", W), ("V", V), ("b", b)) for k, gate in enumerate(GATES)}
+    h, c, cs = h0, c0, []
+    for t in range(x.shape[1]):
+        g = _gate_values(x[:, t], h, p)
+        c = g["f"] * c + g["i"] * g["g"]
+        h = g["o"] * np.tanh(c)
+        cs.append(c)
+    return np.stack(cs, axis=1)
+
+
+def _random_torch_lstm(D: int, H: int, seed: int) -> torch.nn.LSTM:
+    torch.manual_seed(seed)
+    return torch.nn.LSTM(D, H, batch_first=True).to(device(), torch.float64)
+
+
+def check_gates_from_torch(gates_from_torch, seed: int = 0, D: int = 3, H: int = 4):
+    expect_callable(gates_from_torch, "gates_from_torch")
+    lstm = _random_torch_lstm(D, H, seed)
+    before = {k: v.detach().clone() for k, v in lstm.state_dict().items()}
+    p = learner("gates_from_torch", gates_from_torch, lstm)
+    if not isinstance(p, dict):
+        fail("gates_from_torch must return a dict with W_f, V_f, b_f, ... for the four gates")
+    missing = [f"{k}_{g}" for g in GATES for k in ("W", "V", "b") if f"{k}_{g}" not in p]
+    if missing:
+        fail(f"the dict has no entries {missing}")
+    if any(not torch.equal(v, lstm.state_dict()[k]) for k, v in before.items()):
+        fail("gates_from_torch changed the torch module's weights; it must only read them")
+    w_ih, w_hh = _as_np(lstm.weight_ih_l0), _as_np(lstm.weight_hh_l0)
+    b_ih, b_hh = _as_np(lstm.bias_ih_l0), _as_np(lstm.bias_hh_l0)
+    block = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(GATES)}
+    for gate in GATES:
+        rows = block[gate]
+        order_hint = {f"W_{gate} holds rows {block[g].start}:{block[g].stop}, which belong to gate {g}: "
+                      f"torch.nn.LSTM stacks i, f, g, o": w_ih[block[g]] for g in GATES if g != gate}
+        assert_close(f"W_{gate}", p[f"W_{gate}"], w_ih[rows], FLOAT64, order_hint)
+        assert_close(f"V_{gate}", p[f"V_{gate}"], w_hh[rows])
+        assert_close(f"b_{gate}", p[f"b_{gate}"], b_ih[rows] + b_hh[rows], FLOAT64, {
+            "only bias_ih was read: torch adds two biases, so b = bias_ih + bias_hh": b_ih[rows],
+            "only bias_hh was read: torch adds two biases, so b = bias_ih + bias_hh": b_hh[rows],
+        })
+    passed(f"gates_from_torch splits torch.nn.LSTM's i, f, g, o blocks and sums its two biases (D={D} H={H})")
+
+
+def check_gates_to_torch(gates_to_torch, seed: int = 0, D: int = 3, H: int = 4, N: int = 2, T: int = 4):
+    expect_callable(gates_to_torch, "gates_to_torch")
+    rng = np.random.default_rng(seed)
+    p = make_gate_params(D, H, rng)
+    lstm = _random_torch_lstm(D, H, seed + 100)  # random weights and biases, to be overwritten
+    old_b_hh = _as_np(lstm.bias_hh_l0).copy()
+    result = learner("gates_to_torch", gates_to_torch, _tensors(p), lstm)
+    if result is not None and result is not lstm:
+        fail("gates_to_torch must write into the module it is given (with torch.no_grad(): ....copy_(...)), "
+             "not build a new one")
+    W, V, b = fuse(p)
+    x = rng.normal(size=(N, T, D))
+    with torch.no_grad():
+        got, _ = lstm(_t(x))
+        want, _ = torch_lstm(W, V, b, cell=False)(_t(x))
+    wrong = {}
+    for label, order in {"i, f, o, g": ("i", "f", "o", "g"), "f, i, g, o": ("f", "i", "g", "o")}.items():
+        with torch.no_grad():
+            wrong[f"the gates were stacked in the order {label}; torch.nn.LSTM expects i, f, g, o"] = \
+                torch_lstm(*fuse(p, order), cell=False)(_t(x))[0]
+    with torch.no_grad():
+        wrong["bias_hh was left as it was: torch adds it to bias_ih, so set it to zero"] = \
+            torch_lstm(W, V, b + old_b_hh, cell=False)(_t(x))[0]
+    assert_close("the module's output after gates_to_torch", got, want, FLOAT64, wrong)
+    passed("gates_to_torch writes the four gates into torch.nn.LSTM in the order i, f, g, o: same outputs")
+
