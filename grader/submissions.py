@@ -50,7 +50,7 @@ def build(assignment: str, edits: dict[str, list[tuple[str, str]]] | None = None
 
 # The bundled sample class: a perfect student, one with typical mistakes, and one who handed in untouched notebooks.
 SAMPLE_CLASS = {
-    "kim_minji": {"01_rnn": {}, "02_vanishing_gradients": {}},
+    "kim_minji": {"01_rnn": {}, "02_vanishing_gradients": {}, "03_lstm": {}},
     "lee_junho": {
         "01_rnn": {
             "rnn_cell_forward": [("h_t = np.tanh(", "sigmoid = lambda a: 1 / (1 + np.exp(-a))\n    h_t = sigmoid(")],
@@ -60,8 +60,12 @@ SAMPLE_CLASS = {
             "jacobian_product": [("J = step_jacobian(h[:, s], params) @ J", "J = J @ step_jacobian(h[:, s], params)")],
             "clip_grad_norm": [("if total_norm > max_norm:", "if True:")],
         },
+        "03_lstm": {  # the forget gate applied to h_{t-1}, torch's second bias left in place
+            "lstm_cell": [("c_t = f_t * c_prev", "c_t = f_t * h_prev")],
+            "gates_to_torch": [("        lstm.bias_hh_l0.zero_()\n", "")],
+        },
     },
-    "park_seoyeon": {"01_rnn": None, "02_vanishing_gradients": None},  # None: handed in untouched
+    "park_seoyeon": {"01_rnn": None, "02_vanishing_gradients": None, "03_lstm": None},  # None: untouched
 }
 
 

@@ -122,9 +122,8 @@ def test_demo_grades_the_sample_class_through_the_whole_pipeline(tmp_path):
     run = grader("demo", "--workspace", str(tmp_path / "sample"))
     assert run.returncode == 0, run.stderr
     rows = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines() if line.split()}
-    assert rows["kim_minji"][:3] == ["13/13", "10/10", "23/23"]
-    assert rows["lee_junho"][:3] == ["7/13", "5/10", "12/23"]
-    assert rows["park_seoyeon"][:3] == ["0/13", "0/10", "0/23"]
+    assert rows["kim_minji"][:4] == ["13/13", "10/10", "10/10", "33/33"]
+    assert rows["lee_junho"][:4] == ["7/13", "5/10", "7/10", "19/33"]
+    assert rows["park_seoyeon"][:4] == ["0/13", "0/10", "0/10", "0/33"]
     for student in ("kim_minji", "lee_junho", "park_seoyeon"):
-        assert (tmp_path / "sample" / "feedback" / student / "02_vanishing_gradients" /
-                "02_vanishing_gradients.html").exists()
+        assert (tmp_path / "sample" / "feedback" / student / "03_lstm" / "03_lstm.html").exists()

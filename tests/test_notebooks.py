@@ -60,3 +60,15 @@ def test_notebook_02_in_full_mode_rnn_learns_short_and_fails_long():
     assert mse["RNN, T = 10"] < 0.01, mse          # learnt: far below the baseline 1/6
     assert mse["RNN, T = 50"] > 0.15, mse          # stays at the baseline
     assert mse["RNN, T = 10, truncate = 2"] > 2 * mse["RNN, T = 10"], mse
+
+
+@pytest.mark.slow
+def test_notebook_03_in_full_mode_lstm_solves_what_the_rnn_cannot():
+    nb = execute("03_lstm", grading=False)
+    assert errors(nb) == []
+    out = text(nb)
+    mse = {label: float(out.split(label + ": test MSE ")[1].split()[0])
+           for label in ("RNN", "your LSTM, forget bias 1", "your LSTM, default init")}
+    assert mse["RNN"] > 0.15, mse                          # the baseline, as in notebook 02
+    assert mse["your LSTM, forget bias 1"] < 0.01, mse     # solved at the same length
+    assert mse["your LSTM, default init"] < 0.15, mse
