@@ -35,6 +35,11 @@ def text(nb) -> str:
     return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
+def final_mse(out: str, *labels: str) -> dict:
+    """The held-out MSE that train_adding's summary line printed for each run."""
+    return {label: float(out.split(label + ": test MSE ")[1].split()[0]) for label in labels}
+
+
 @pytest.mark.parametrize("assignment", assignments())
 def test_solution_notebook_runs_without_errors_in_grading_mode(assignment):
     assert errors(execute(assignment, grading=True)) == []
@@ -55,8 +60,7 @@ def test_notebook_02_in_full_mode_rnn_learns_short_and_fails_long():
     nb = execute("02_vanishing_gradients", grading=False)
     assert errors(nb) == []
     out = text(nb)
-    mse = {label: float(out.split(label + ": test MSE ")[1].split()[0])
-           for label in ("RNN, T = 10", "RNN, T = 50", "RNN, T = 10, truncate = 2")}
+    mse = final_mse(out, "RNN, T = 10", "RNN, T = 50", "RNN, T = 10, truncate = 2")
     assert mse["RNN, T = 10"] < 0.01, mse          # learnt: far below the baseline 1/6
     assert mse["RNN, T = 50"] > 0.15, mse          # stays at the baseline
     assert mse["RNN, T = 10, truncate = 2"] > 2 * mse["RNN, T = 10"], mse
@@ -67,8 +71,7 @@ def test_notebook_03_in_full_mode_lstm_solves_what_the_rnn_cannot():
     nb = execute("03_lstm", grading=False)
     assert errors(nb) == []
     out = text(nb)
-    mse = {label: float(out.split(label + ": test MSE ")[1].split()[0])
-           for label in ("RNN", "your LSTM, forget bias 1", "your LSTM, default init")}
+    mse = final_mse(out, "RNN", "your LSTM, forget bias 1", "your LSTM, default init")
     assert mse["RNN"] > 0.15, mse                          # the baseline, as in notebook 02
     assert mse["your LSTM, forget bias 1"] < 0.01, mse     # solved at the same length
     assert mse["your LSTM, default init"] < 0.15, mse
