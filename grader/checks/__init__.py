@@ -8,6 +8,16 @@ import contextlib
 import functools
 import io
 
+import numpy as np
+import torch
+
+from grader.device import device
+
+
+def as_tensor(a, *, dtype=torch.float64, requires_grad: bool = False) -> torch.Tensor:
+    """A reference input on the check's device, float64 unless asked otherwise."""
+    return torch.tensor(np.asarray(a), dtype=dtype, device=device(), requires_grad=requires_grad)
+
 
 def expect_callable(fn, name: str) -> None:
     if not callable(fn):

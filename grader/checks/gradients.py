@@ -12,8 +12,8 @@ One step's Jacobian, per example: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh, an (H, H
 import numpy as np
 import torch
 
-from grader.checks import depends_on, expect_callable, passed
-from grader.checks.rnn import as_tensor, copy_params, make_params, ref_forward, torch_rnn
+from grader.checks import as_tensor, depends_on, expect_callable, passed
+from grader.checks.rnn import copy_params, make_params, ref_forward, torch_rnn
 from grader.device import describe, device
 from grader.tolerance import FLOAT32, assert_close, close, fail
 

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from grader.checks import depends_on, expect_callable, passed
+from grader.checks import as_tensor, depends_on, expect_callable, passed
 from grader.device import describe, device
-from grader.tolerance import FLOAT32, FLOAT64, TF32, assert_close, fail
+from grader.tolerance import FLOAT32, FLOAT64, TF32, assert_close, fail, to_numpy
 
 GATES = ("i", "f", "g", "o")  # torch.nn.LSTM's order in the fused matrices
 READY_MADE = {"lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell",
@@ -55,10 +55,6 @@ def learner(part: str, fn, *args):
 # --- inputs and references ------------------------------------------------------------------------
 
 
-def _t(a, dtype=torch.float64, requires_grad=False) -> torch.Tensor:
-    return torch.tensor(np.asarray(a), dtype=dtype, device=device(), requires_grad=requires_grad)
-
-
 def make_gate_params(D: int, H: int, rng: np.random.Generator, scale: float = 0.5) -> dict:
     """Random separate-gate parameters p (float64 numpy) in the seeds' notation."""
     p = {}
@@ -74,19 +70,19 @@ def fuse(p: dict, order: tuple = GATES) -> tuple:
     return tuple(np.concatenate([p[f"{kind}_{gate}"] for gate in order]) for kind in ("W", "V", "b"))
 
 
-def _tensors(p: dict, dtype=torch.float64, requires_grad=False) -> dict:
-    return {k: _t(v, dtype, requires_grad) for k, v in p.items()}
+def _tensors(p: dict) -> dict:
+    return {k: as_tensor(v) for k, v in p.items()}
 
 
-def torch_lstm(W, V, b, cell: bool, dtype=torch.float64):
-    """torch.nn.LSTMCell or torch.nn.LSTM (batch first) holding W, V and b (b_ih = b, b_hh = 0)."""
+def torch_lstm(W, V, b, cell: bool):
+    """torch.nn.LSTMCell or torch.nn.LSTM (batch first, float64) holding W, V and b (b_ih = b, b_hh = 0)."""
     H, D = V.shape[1], W.shape[1]
-    module = (torch.nn.LSTMCell(D, H) if cell else torch.nn.LSTM(D, H, batch_first=True)).to(device(), dtype)
+    module = (torch.nn.LSTMCell(D, H) if cell else torch.nn.LSTM(D, H, batch_first=True)).to(device(), torch.float64)
     sfx = "" if cell else "_l0"
     with torch.no_grad():
-        getattr(module, "weight_ih" + sfx).copy_(_t(W, dtype))
-        getattr(module, "weight_hh" + sfx).copy_(_t(V, dtype))
-        getattr(module, "bias_ih" + sfx).copy_(_t(b, dtype))
+        getattr(module, "weight_ih" + sfx).copy_(as_tensor(W))
+        getattr(module, "weight_hh" + sfx).copy_(as_tensor(V))
+        getattr(module, "bias_ih" + sfx).copy_(as_tensor(b))
         getattr(module, "bias_hh" + sfx).zero_()
     return module
 
@@ -96,10 +92,6 @@ def _gate_values(x_t, h_prev, p) -> dict:
     sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
     pre = {g: x_t @ p[f"W_{g}"].T + h_prev @ p[f"V_{g}"].T + p[f"b_{g}"] for g in GATES}
     return {"pre": pre, "f": sig(pre["f"]), "i": sig(pre["i"]), "g": np.tanh(pre["g"]), "o": sig(pre["o"])}
-
-
-def _as_np(x):
-    return x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 # --- the checks -----------------------------------------------------------------------------------
@@ -112,7 +104,7 @@ def check_lstm_gates(lstm_gates, seed: int = 0, N: int = 3, D: int = 4, H: int =
     p = make_gate_params(D, H, rng)
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
     ref = _gate_values(x_t, h_prev, p)
-    result = learner("lstm_gates", lstm_gates, _t(x_t), _t(h_prev), _tensors(p))
+    result = learner("lstm_gates", lstm_gates, as_tensor(x_t), as_tensor(h_prev), _tensors(p))
     if not isinstance(result, tuple) or len(result) != 4:
         fail("lstm_gates must return the four gates (f_t, i_t, g_t, o_t)")
     sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
@@ -171,8 +163,8 @@ def check_lstm_cell(lstm_cell, seed: int = 0, N: int = 3, D: int = 4, H: int = 5
     x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
     cell = torch_lstm(*fuse(p), cell=True)
     with torch.no_grad():
-        want_h, want_c = cell(_t(x_t), (_t(h_prev), _t(c_prev)))
-    result = learner("lstm_cell", lstm_cell, _t(x_t), _t(h_prev), _t(c_prev), _tensors(p))
+        want_h, want_c = cell(as_tensor(x_t), (as_tensor(h_prev), as_tensor(c_prev)))
+    result = learner("lstm_cell", lstm_cell, as_tensor(x_t), as_tensor(h_prev), as_tensor(c_prev), _tensors(p))
     _check_cell_result(result, "lstm_cell", want_h, want_c, _gate_values(x_t, h_prev, p), c_prev, h_prev)
     passed(f"lstm_cell matches torch.nn.LSTMCell (float64, {describe()}), N={N} D={D} H={H}")
 
@@ -185,8 +177,8 @@ def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4
     W, V, b = fuse(p)
     cell = torch_lstm(W, V, b, cell=True)
     with torch.no_grad():
-        want_h, want_c = cell(_t(x_t), (_t(h_prev), _t(c_prev)))
-    result = learner("lstm_cell_fused", lstm_cell_fused, _t(x_t), _t(h_prev), _t(c_prev), _t(W), _t(V), _t(b))
+        want_h, want_c = cell(as_tensor(x_t), (as_tensor(h_prev), as_tensor(c_prev)))
+    result = learner("lstm_cell_fused", lstm_cell_fused, *(as_tensor(a) for a in (x_t, h_prev, c_prev, W, V, b)))
     if not isinstance(result, tuple) or len(result) != 2:
         fail("lstm_cell_fused must return the pair (h_t, c_t)")
     ref = _gate_values(x_t, h_prev, p)
@@ -219,30 +211,31 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
     depends on the device (cuDNN's TF32 on a GPU)."""
     expect_callable(lstm_layer, "lstm_layer")
     rng = np.random.default_rng(seed)
-    W, V, b = fuse(make_gate_params(D, H, rng))
+    p = make_gate_params(D, H, rng)
+    W, V, b = fuse(p)
     x, h0, c0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
     R, r_h, r_c = rng.normal(size=(N, T, H)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
 
     lstm = torch_lstm(W, V, b, cell=False)
-    x_ref = _t(x, requires_grad=True)
-    out, (h_T, c_T) = lstm(x_ref, (_t(h0)[None], _t(c0)[None]))
-    ((out * _t(R)).sum() + (h_T[0] * _t(r_h)).sum() + (c_T[0] * _t(r_c)).sum()).backward()
+    x_ref = as_tensor(x, requires_grad=True)
+    out, (h_T, c_T) = lstm(x_ref, (as_tensor(h0)[None], as_tensor(c0)[None]))
+    ((out * as_tensor(R)).sum() + (h_T[0] * as_tensor(r_h)).sum() + (c_T[0] * as_tensor(r_c)).sum()).backward()
     want_grads = {"W": lstm.weight_ih_l0.grad, "V": lstm.weight_hh_l0.grad, "b": lstm.bias_ih_l0.grad,
                   "x": x_ref.grad}
 
-    args = {"x": _t(x, requires_grad=True), "W": _t(W, requires_grad=True), "V": _t(V, requires_grad=True),
-            "b": _t(b, requires_grad=True)}
-    result = learner("lstm_layer", lstm_layer, args["x"], (_t(h0), _t(c0)), args["W"], args["V"], args["b"])
+    args = {name: as_tensor(value, requires_grad=True) for name, value in (("x", x), ("W", W), ("V", V), ("b", b))}
+    result = learner("lstm_layer", lstm_layer, args["x"], (as_tensor(h0), as_tensor(c0)),
+                     args["W"], args["V"], args["b"])
     if (not isinstance(result, tuple) or len(result) != 2 or not isinstance(result[1], tuple)
             or len(result[1]) != 2):
         fail("lstm_layer must return (outputs, (h_T, c_T))")
     got_out, (got_h, got_c) = result
     assert_close("outputs (h_t at every step)", got_out, out, FLOAT64, {
-        "outputs hold the cell states c_t; they must be the hidden states h_t": _c_sequence(W, V, b, x, h0, c0),
+        "outputs hold the cell states c_t; they must be the hidden states h_t": _c_sequence(p, x, h0, c0),
     })
     assert_close("h_T", got_h, h_T[0])
     assert_close("c_T", got_c, c_T[0])
-    loss = (got_out * _t(R)).sum() + (got_h * _t(r_h)).sum() + (got_c * _t(r_c)).sum()
+    loss = (got_out * as_tensor(R)).sum() + (got_h * as_tensor(r_h)).sum() + (got_c * as_tensor(r_c)).sum()
     if not loss.requires_grad:
         fail("the outputs carry no gradient: compute them with torch operations on the inputs "
              "(no .detach(), .numpy() or torch.no_grad())")
@@ -251,7 +244,7 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
         assert_close(f"the gradient of {name} (by autograd through your layer)", args[name].grad, want)
 
     tol = TF32 if device().type == "cuda" else FLOAT32
-    f32 = [_t(a, torch.float32) for a in (x, h0, c0, W, V, b)]
+    f32 = [as_tensor(a, dtype=torch.float32) for a in (x, h0, c0, W, V, b)]
     out32, _ = learner("lstm_layer", lstm_layer, f32[0], (f32[1], f32[2]), *f32[3:])
     if out32.dtype != torch.float32:
         fail(f"with float32 inputs the outputs are {out32.dtype}: create new tensors with the inputs' dtype "
@@ -261,10 +254,8 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
            f"(rtol {tol.rtol}), on {describe()}; N={N} T={T} H={H}")
 
 
-def _c_sequence(W, V, b, x, h0, c0):
-    """All cell states of the reference, numpy: used to recognise outputs that hold c instead of h."""
-    p = {f"{kind}_{gate}": m[k * len(m) // 4:(k + 1) * len(m) // 4]
-         for kind, m in (("W", W), ("V", V), ("b", b)) for k, gate in enumerate(GATES)}
+def _c_sequence(p, x, h0, c0):
+    """All cell states by the equations, numpy: used to recognise outputs that hold c instead of h."""
     h, c, cs = h0, c0, []
     for t in range(x.shape[1]):
         g = _gate_values(x[:, t], h, p)
@@ -291,8 +282,8 @@ def check_gates_from_torch(gates_from_torch, seed: int = 0, D: int = 3, H: int =
         fail(f"the dict has no entries {missing}")
     if any(not torch.equal(v, lstm.state_dict()[k]) for k, v in before.items()):
         fail("gates_from_torch changed the torch module's weights; it must only read them")
-    w_ih, w_hh = _as_np(lstm.weight_ih_l0), _as_np(lstm.weight_hh_l0)
-    b_ih, b_hh = _as_np(lstm.bias_ih_l0), _as_np(lstm.bias_hh_l0)
+    w_ih, w_hh = to_numpy(lstm.weight_ih_l0), to_numpy(lstm.weight_hh_l0)
+    b_ih, b_hh = to_numpy(lstm.bias_ih_l0), to_numpy(lstm.bias_hh_l0)
     block = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(GATES)}
     for gate in GATES:
         rows = block[gate]
@@ -312,7 +303,7 @@ def check_gates_to_torch(gates_to_torch, seed: int = 0, D: int = 3, H: int = 4, 
     rng = np.random.default_rng(seed)
     p = make_gate_params(D, H, rng)
     lstm = _random_torch_lstm(D, H, seed + 100)  # random weights and biases, to be overwritten
-    old_b_hh = _as_np(lstm.bias_hh_l0).copy()
+    old_b_hh = to_numpy(lstm.bias_hh_l0).copy()
     result = learner("gates_to_torch", gates_to_torch, _tensors(p), lstm)
     if result is not None and result is not lstm:
         fail("gates_to_torch must write into the module it is given (with torch.no_grad(): ....copy_(...)), "
@@ -320,16 +311,16 @@ def check_gates_to_torch(gates_to_torch, seed: int = 0, D: int = 3, H: int = 4, 
     W, V, b = fuse(p)
     x = rng.normal(size=(N, T, D))
     with torch.no_grad():
-        got, _ = lstm(_t(x))
-        want, _ = torch_lstm(W, V, b, cell=False)(_t(x))
+        got, _ = lstm(as_tensor(x))
+        want, _ = torch_lstm(W, V, b, cell=False)(as_tensor(x))
     wrong = {}
     for label, order in {"i, f, o, g": ("i", "f", "o", "g"), "f, i, g, o": ("f", "i", "g", "o")}.items():
         with torch.no_grad():
             wrong[f"the gates were stacked in the order {label}; torch.nn.LSTM expects i, f, g, o"] = \
-                torch_lstm(*fuse(p, order), cell=False)(_t(x))[0]
+                torch_lstm(*fuse(p, order), cell=False)(as_tensor(x))[0]
     with torch.no_grad():
         wrong["bias_hh was left as it was: torch adds it to bias_ih, so set it to zero"] = \
-            torch_lstm(W, V, b + old_b_hh, cell=False)(_t(x))[0]
+            torch_lstm(W, V, b + old_b_hh, cell=False)(as_tensor(x))[0]
     assert_close("the module's output after gates_to_torch", got, want, FLOAT64, wrong)
     passed("gates_to_torch writes the four gates into torch.nn.LSTM in the order i, f, g, o: same outputs")
 

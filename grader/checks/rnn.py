@@ -14,7 +14,7 @@ Layout (batch first, weights as torch stores them):
 import numpy as np
 import torch
 
-from grader.checks import depends_on, expect_callable, passed
+from grader.checks import as_tensor, depends_on, expect_callable, passed
 from grader.device import describe, device
 from grader.tolerance import assert_close, fail
 
@@ -41,10 +41,6 @@ def copy_params(params: dict) -> dict:
 
 
 # --- torch references (float64, on the GPU when there is one) -------------------------------------
-
-
-def as_tensor(a: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
-    return torch.tensor(a, dtype=torch.float64, device=device(), requires_grad=requires_grad)
 
 
 def torch_rnn(params: dict, cell: bool):
@@ -93,7 +89,7 @@ def ref_forward(x, h0, params):
 def ref_cell_backward(dh_t, x_t, h_prev, params):
     """Gradients of sum(h_t * dh_t) by autograd: dx_t, dh_prev and the cell's weights."""
     rnn, out = torch_rnn(params, cell=True)
-    x_t, h_prev = as_tensor(x_t, True), as_tensor(h_prev, True)
+    x_t, h_prev = as_tensor(x_t, requires_grad=True), as_tensor(h_prev, requires_grad=True)
     (rnn(x_t, h_prev) * as_tensor(dh_t)).sum().backward()
     grads = _module_grads(rnn, out, cell=True)
     return x_t.grad, h_prev.grad, {k: grads[k] for k in ("W_xh", "W_hh", "b_h")}
@@ -102,7 +98,7 @@ def ref_cell_backward(dh_t, x_t, h_prev, params):
 def ref_backward(dy, x, h0, params):
     """Gradients of sum(y * dy) by autograd: all five parameters and dh0."""
     rnn, out = torch_rnn(params, cell=False)
-    h0 = as_tensor(h0, True)
+    h0 = as_tensor(h0, requires_grad=True)
     h, _ = rnn(as_tensor(x), h0[None])
     (out(h) * as_tensor(dy)).sum().backward()
     return _module_grads(rnn, out, cell=False), h0.grad
