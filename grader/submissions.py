@@ -50,7 +50,7 @@ def build(assignment: str, edits: dict[str, list[tuple[str, str]]] | None = None
 
 # The bundled sample class: a perfect student, one with typical mistakes, and one who handed in untouched notebooks.
 SAMPLE_CLASS = {
-    "kim_minji": {"01_rnn": {}, "02_vanishing_gradients": {}, "03_lstm": {}},
+    "kim_minji": {"01_rnn": {}, "02_vanishing_gradients": {}, "03_lstm": {}, "04_gru": {}},
     "lee_junho": {
         "01_rnn": {
             "rnn_cell_forward": [("h_t = np.tanh(", "sigmoid = lambda a: 1 / (1 + np.exp(-a))\n    h_t = sigmoid(")],
@@ -64,8 +64,13 @@ SAMPLE_CLASS = {
             "lstm_cell": [("c_t = f_t * c_prev", "c_t = f_t * h_prev")],
             "gates_to_torch": [("        lstm.bias_hh_l0.zero_()\n", "")],
         },
+        "04_gru": {  # z_t and 1 - z_t swapped in Cho's form, only one of torch's two biases read
+            "gru_cell_cho": [("h_t = (1 - z_t) * n_t + z_t * h_prev", "h_t = z_t * n_t + (1 - z_t) * h_prev")],
+            "gates_from_torch": [("b = gru.bias_ih_l0 + gru.bias_hh_l0", "b = gru.bias_ih_l0")],
+        },
     },
-    "park_seoyeon": {"01_rnn": None, "02_vanishing_gradients": None, "03_lstm": None},  # None: untouched
+    # None: untouched
+    "park_seoyeon": {"01_rnn": None, "02_vanishing_gradients": None, "03_lstm": None, "04_gru": None},
 }
 
 

@@ -1,18 +1,21 @@
-"""Helpers the course notebooks import: data, the adding problem and its training loop, gradient checking,
-plots and the grading-mode switch.
+"""Helpers the course notebooks import: data, the adding problem and its training loop, a character model,
+gradient checking, plots and the grading-mode switch.
 
 Learners write the recurrent networks themselves; this package only holds the plumbing around them,
 so that no notebook copies helper code from another.
 """
 
-from rnncourse.data import CharVocab, load_names, one_hot, stream_batches
+from rnncourse.data import CharVocab, load_names, one_hot, split_names, stream_batches
 from rnncourse.gradcheck import numerical_gradient, rel_error
+from rnncourse.language import CharHistory, CharModel, train_char_model
 from rnncourse.mode import grading_mode, pick
 from rnncourse.tasks import BASELINE_MSE, adding_problem, held_out_set
 from rnncourse.train import History, Regressor, plot_histories, rnn_params, train_adding
 
 __all__ = [
     "BASELINE_MSE",
+    "CharHistory",
+    "CharModel",
     "CharVocab",
     "History",
     "Regressor",
@@ -25,7 +28,9 @@ __all__ = [
     "plot_histories",
     "rel_error",
     "rnn_params",
+    "split_names",
     "stream_batches",
     "held_out_set",
     "train_adding",
+    "train_char_model",
 ]

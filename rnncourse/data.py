@@ -16,6 +16,17 @@ def load_names(path: Path | str | None = None) -> list[str]:
     return [line for line in path.read_text().split("\n") if line]
 
 
+def split_names(names: list[str], seed: int = 0, val_fraction: float = 0.1) -> tuple[str, str]:
+    """Shuffle the names (the file is sorted) and hold out a fraction: (training text, held-out text).
+
+    Each name ends with a newline; the held-out text also starts with one, so that its first name is
+    predicted from the start-of-name context like every other."""
+    names = list(names)
+    np.random.default_rng(seed).shuffle(names)
+    n_val = int(len(names) * val_fraction)
+    return "\n".join(names[n_val:]) + "\n", "\n" + "\n".join(names[:n_val]) + "\n"
+
+
 class CharVocab:
     """Maps characters to indices and back; index order is the sorted characters."""
 

@@ -203,4 +203,84 @@ LSTM_03 = {
         {"gates_to_torch": [("        lstm.bias_hh_l0.zero_()\n", "")]}, {TO_TORCH}, "bias_hh was left"),
 }
 
-MUTANTS = {"01_rnn": RNN_01, "02_vanishing_gradients": GRADIENTS_02, "03_lstm": LSTM_03}
+GRU_GATES, CHO, RELABEL = "test_gru_gates", "test_gru_cell_cho", "test_relabel_update_gate"
+TORCH_CELL, GRU_LAYER = "test_gru_cell_torch", "test_gru_layer"
+_TORCH_CELL_BODY = """    a_r, a_z, a_n = (x_t @ W_ih.T + b_ih).chunk(3, dim=-1)      # input parts
+    u_r, u_z, u_n = (h_prev @ W_hh.T + b_hh).chunk(3, dim=-1)   # recurrent parts; u_n holds b_hn
+    r_t = torch.sigmoid(a_r + u_r)
+    z_t = torch.sigmoid(a_z + u_z)
+    n_t = torch.tanh(a_n + r_t * u_n)
+    return (1 - z_t) * n_t + z_t * h_prev"""
+
+GRU_04 = {
+    # the gates (the Cho cell calls them)
+    "update_gate_with_tanh": (
+        {"gru_gates": [("z_t = torch.sigmoid(", "z_t = torch.tanh(")]}, {GRU_GATES, CHO},
+        "tanh used where z_t (update gate) needs sigmoid"),
+    "gru_gates_returned_swapped": (
+        {"gru_gates": [("return r_t, z_t", "return z_t, r_t")]}, {GRU_GATES, CHO}, "wrong order"),
+    # Cho's form
+    "cho_z_and_one_minus_z_swapped": (
+        {"gru_cell_cho": [("h_t = (1 - z_t) * n_t + z_t * h_prev", "h_t = z_t * n_t + (1 - z_t) * h_prev")]},
+        {CHO}, "z_t and 1 − z_t are swapped"),
+    "cho_reset_after_the_product": (
+        {"gru_cell_cho": [('(r_t * h_prev) @ p["V_n"].T', 'r_t * (h_prev @ p["V_n"].T)')]},
+        {CHO}, "wrong place for this form: Cho's form resets h_{t-1} before"),
+    "cho_candidate_with_sigmoid": (
+        {"gru_cell_cho": [("n_t = torch.tanh(", "n_t = torch.sigmoid(")]}, {CHO},
+        "sigmoid used where the candidate n_t needs tanh"),
+    "cho_update_gate_in_candidate": (
+        {"gru_cell_cho": [("(r_t * h_prev)", "(z_t * h_prev)")]}, {CHO}, "update gate z_t where the reset gate"),
+    # the two conventions
+    "relabel_one_minus_weights": (
+        {"relabel_update_gate": [("q[name] = -p[name]", "q[name] = 1 - p[name]")]}, {RELABEL}, "became 1 −"),
+    "relabel_edits_p_in_place": (
+        {"relabel_update_gate": [("q = dict(p)", "q = p")]}, {RELABEL}, "changed the dict it was given"),
+    # torch's form (the layer calls the cell)
+    "torch_cell_z_and_one_minus_z_swapped": (
+        {"gru_cell_torch": [("return (1 - z_t) * n_t + z_t * h_prev", "return z_t * n_t + (1 - z_t) * h_prev")]},
+        {TORCH_CELL, GRU_LAYER}, "z_t and 1 − z_t are swapped"),
+    "torch_cell_reset_before_the_product": (
+        {"gru_cell_torch": [("n_t = torch.tanh(a_n + r_t * u_n)", """H = h_prev.shape[-1]
+    n_t = torch.tanh(a_n + (r_t * h_prev) @ W_hh[2 * H:].T + b_hh[2 * H:])""")]},
+        {TORCH_CELL, GRU_LAYER}, "wrong place for this form: torch's form resets after"),
+    "torch_cell_b_hn_outside_the_reset": (
+        {"gru_cell_torch": [("(x_t @ W_ih.T + b_ih)", "(x_t @ W_ih.T + b_ih + b_hh)"),
+                            ("(h_prev @ W_hh.T + b_hh)", "(h_prev @ W_hh.T)")]},
+        {TORCH_CELL, GRU_LAYER}, "b_hn is added outside the reset"),
+    "torch_cell_blocks_in_keras_order": (
+        {"gru_cell_torch": [("a_r, a_z, a_n =", "a_z, a_r, a_n ="), ("u_r, u_z, u_n =", "u_z, u_r, u_n =")]},
+        {TORCH_CELL, GRU_LAYER}, "order z, r, n"),
+    "torch_cell_calls_torch_gru_cell": (
+        {"gru_cell_torch": [(_TORCH_CELL_BODY, "    return torch.gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)")]},
+        {TORCH_CELL, GRU_LAYER}, "ready-made"),
+    # the layer
+    "gru_layer_calls_nn_GRU": (
+        {"gru_layer": [("""    h_t, outputs = h_0, []
+    for t in range(T):
+        h_t = gru_cell_torch(x[:, t], h_t, W_ih, W_hh, b_ih, b_hh)
+        outputs.append(h_t)
+    return torch.stack(outputs, dim=1), h_t""", """\
+    gru = nn.GRU(x.shape[-1], W_hh.shape[1], batch_first=True).to(x.device, x.dtype)
+    with torch.no_grad():
+        for name, value in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), (W_ih, W_hh, b_ih, b_hh)):
+            getattr(gru, name).copy_(value)
+    out, h_T = gru(x, h_0[None])
+    return out, h_T[0]""")]},
+        {GRU_LAYER}, "ready-made"),
+    "gru_layer_feeds_h0_to_every_step": (
+        {"gru_layer": [("gru_cell_torch(x[:, t], h_t,", "gru_cell_torch(x[:, t], h_0,")]}, {GRU_LAYER},
+        "h_0 is fed to every step"),
+    "gru_layer_outputs_one_step_late": (
+        {"gru_layer": [("""        h_t = gru_cell_torch(x[:, t], h_t, W_ih, W_hh, b_ih, b_hh)
+        outputs.append(h_t)""", """        outputs.append(h_t)
+        h_t = gru_cell_torch(x[:, t], h_t, W_ih, W_hh, b_ih, b_hh)""")]}, {GRU_LAYER}, "one step late"),
+    # loading weights
+    "gru_from_torch_in_keras_order": (
+        {"gates_from_torch": [('("r", "z", "n")', '("z", "r", "n")')]}, {FROM_TORCH}, "torch.nn.GRU stacks r, z, n"),
+    "gru_from_torch_reads_one_bias": (
+        {"gates_from_torch": [("b = gru.bias_ih_l0 + gru.bias_hh_l0", "b = gru.bias_ih_l0")]},
+        {FROM_TORCH}, "only bias_ih was read"),
+}
+
+MUTANTS = {"01_rnn": RNN_01, "02_vanishing_gradients": GRADIENTS_02, "03_lstm": LSTM_03, "04_gru": GRU_04}

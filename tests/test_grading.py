@@ -6,7 +6,7 @@ from mutants import MUTANTS
 
 from grader.course import assignments
 
-POINTS = {"01_rnn": 13, "02_vanishing_gradients": 10, "03_lstm": 10}
+POINTS = {"01_rnn": 13, "02_vanishing_gradients": 10, "03_lstm": 10, "04_gru": 10}
 CASES = [(assignment, name) for assignment in sorted(MUTANTS) for name in sorted(MUTANTS[assignment])]
 
 
@@ -54,7 +54,8 @@ def test_feedback_shows_failures_but_no_hidden_tests(graded):
     root, _ = graded
     for student, assignment, message in [("sigmoid_instead_of_tanh", "01_rnn", "sigmoid used where h_t needs tanh"),
                                          ("clip_by_value", "02_vanishing_gradients", "clipped by value"),
-                                         ("layer_calls_nn_LSTM", "03_lstm", "ready-made")]:
+                                         ("layer_calls_nn_LSTM", "03_lstm", "ready-made"),
+                                         ("cho_reset_after_the_product", "04_gru", "Cho's form resets")]:
         html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
         assert message in html
         assert "HIDDEN TESTS" not in html
@@ -71,8 +72,12 @@ def test_grades_csv_has_a_row_per_student_and_notebook(graded):
     assert f"{PERFECT},02_vanishing_gradients,10,10,graded" in rows
 
 
-@pytest.mark.parametrize("name", ["fused_cell_calls_torch_lstm_cell", "layer_calls_nn_LSTM"])
-def test_a_ready_made_recurrent_module_gets_no_points_for_its_part(graded, name):
+@pytest.mark.parametrize(("assignment", "name", "part"), [
+    ("03_lstm", "fused_cell_calls_torch_lstm_cell", "test_lstm_cell_fused"),
+    ("03_lstm", "layer_calls_nn_LSTM", "test_lstm_layer"),
+    ("04_gru", "torch_cell_calls_torch_gru_cell", "test_gru_cell_torch"),
+    ("04_gru", "gru_layer_calls_nn_GRU", "test_gru_layer"),
+])
+def test_a_ready_made_recurrent_module_gets_no_points_for_its_part(graded, assignment, name, part):
     _, results = graded
-    part = "test_lstm_layer" if name == "layer_calls_nn_LSTM" else "test_lstm_cell_fused"
-    assert results[name, "03_lstm"].parts[part][0] == 0
+    assert results[name, assignment].parts[part][0] == 0

@@ -75,3 +75,20 @@ def test_notebook_03_in_full_mode_lstm_solves_what_the_rnn_cannot():
     assert mse["RNN"] > 0.15, mse                          # the baseline, as in notebook 02
     assert mse["your LSTM, forget bias 1"] < 0.01, mse     # solved at the same length
     assert mse["your LSTM, default init"] < 0.15, mse
+
+
+@pytest.mark.slow
+def test_notebook_04_in_full_mode_gated_cells_solve_the_long_task_and_the_forms_differ():
+    nb = execute("04_gru", grading=False)
+    assert errors(nb) == []
+    out = text(nb)
+    mse = final_mse(out, "RNN", "LSTM", "GRU")
+    assert mse["RNN"] > 0.15, mse
+    assert mse["LSTM"] < 0.01 and mse["GRU"] < 0.01, mse
+    gap = float(out.split("over 200 steps: mean ")[1].split()[0])
+    assert 0.01 < gap < 0.5, gap                           # the two forms are different functions
+    names = {label: float(out.split(label + ": held-out loss ")[1].split()[0]) for label in ("GRU", "your GRU")}
+    assert max(names.values()) < 2.2, names                # both learnt the names (uniform guess: ln 27 = 3.3)
+    mse_torch = float(out.split("nn.GRU")[-1].split("held-out MSE ")[1].split(",")[0])
+    mse_ours = float(out.split("your GRU ")[-1].split("held-out MSE ")[1].split(",")[0])
+    assert mse_torch == mse_ours, (mse_torch, mse_ours)   # the trained weights load into the learner's GRU

@@ -3,7 +3,9 @@ on correct code computed a second way (float32 inputs, the learner's usual alter
 
 import numpy as np
 import pytest
+import torch
 
+from grader.checks import gru
 from grader.checks import rnn as checks
 from grader.tolerance import FLOAT32, FLOAT64, TF32, assert_close, close
 from rnncourse import numerical_gradient, rel_error
@@ -75,3 +77,47 @@ def test_checks_pass_correct_code_written_differently():
 def test_a_check_refuses_a_result_instead_of_a_function():
     with pytest.raises(TypeError, match="pass your function softmax itself"):
         checks.check_softmax(np.zeros(3))
+
+
+# --- the GRU's own reference (notebook 04): torch has no module for Cho's form, so check gru_step where it
+# must agree with torch, and on a case small enough to compute by hand.
+
+
+def _torch_gru_cell_output(weights, x_t, h_prev):
+    cell = gru.torch_gru(*weights, cell=True)
+    with torch.no_grad():
+        return cell(gru.as_tensor(x_t), gru.as_tensor(h_prev)).cpu().numpy()
+
+
+def test_gru_step_in_torch_form_equals_nn_GRUCell():
+    rng = np.random.default_rng(0)
+    weights = gru.make_torch_params(4, 5, rng)
+    x_t, h_prev = rng.normal(size=(3, 4)), rng.normal(size=(3, 5))
+    want = _torch_gru_cell_output(weights, x_t, h_prev)
+    assert close(gru.gru_step(x_t, h_prev, gru.split_torch(*weights), "after"), want)
+    assert not close(gru.gru_step(x_t, h_prev, gru.split_torch(*weights), "before"), want)
+
+
+def test_gru_step_in_cho_form_equals_nn_GRUCell_when_the_reset_gate_is_open():
+    """With r_t = 1 (a large reset bias) and b_hn = 0 the two forms are the same function."""
+    rng = np.random.default_rng(1)
+    W_ih, W_hh, b_ih, b_hh = gru.make_torch_params(4, 5, rng)
+    b_ih[:5], b_hh[:5], b_hh[10:] = 40.0, 0.0, 0.0
+    x_t, h_prev = rng.normal(size=(3, 4)), rng.normal(size=(3, 5))
+    p = gru.split_torch(W_ih, W_hh, b_ih, b_hh)
+    del p["b_hn"]
+    assert close(gru.gru_step(x_t, h_prev, p, "before"), _torch_gru_cell_output((W_ih, W_hh, b_ih, b_hh), x_t, h_prev))
+
+
+def test_gru_step_in_cho_form_by_hand():
+    """One unit, one input: r = σ(0) = 0.5, z = σ(0) = 0.5, n = tanh(1·1 + 2·(0.5·1)) = tanh(2)."""
+    p = {"W_r": [[0.0]], "V_r": [[0.0]], "b_r": [0.0], "W_z": [[0.0]], "V_z": [[0.0]], "b_z": [0.0],
+         "W_n": [[1.0]], "V_n": [[2.0]], "b_n": [0.0]}
+    p = {k: np.array(v) for k, v in p.items()}
+    x_t, h_prev = np.array([[1.0]]), np.array([[1.0]])
+    assert np.isclose(gru.gru_step(x_t, h_prev, p)[0, 0], 0.5 * np.tanh(2.0) + 0.5)
+    assert np.isclose(gru.gru_step(x_t, h_prev, p, "after")[0, 0], 0.5 * np.tanh(1.0 + 0.5 * 2.0) + 0.5)
+    p["W_z"] = np.array([[3.0]])  # z = σ(3): the conventions weigh old state and candidate the other way round
+    z = 1 / (1 + np.exp(-3.0))
+    assert np.isclose(gru.gru_step(x_t, h_prev, p)[0, 0], (1 - z) * np.tanh(2.0) + z)
+    assert np.isclose(gru.gru_step(x_t, h_prev, p, keep="1-z")[0, 0], z * np.tanh(2.0) + (1 - z))

@@ -10,13 +10,60 @@ import io
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from grader.device import device
+
+READY_MADE = {"lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell",
+              "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell"}
+"""torch's recurrent ops: nn.LSTM, nn.LSTMCell, nn.GRU, nn.GRUCell and nn.RNN all end up in one of them."""
 
 
 def as_tensor(a, *, dtype=torch.float64, requires_grad: bool = False) -> torch.Tensor:
     """A reference input on the check's device, float64 unless asked otherwise."""
     return torch.tensor(np.asarray(a), dtype=dtype, device=device(), requires_grad=requires_grad)
+
+
+def as_tensors(p: dict) -> dict:
+    """A dict of reference parameters as float64 tensors on the check's device."""
+    return {k: as_tensor(v) for k, v in p.items()}
+
+
+def gate_params(gates: tuple, D: int, H: int, rng: np.random.Generator, scale: float = 0.5) -> dict:
+    """Random per-gate parameters in the seeds' notation (float64 numpy): for each gate *, W_* (H, D),
+    V_* (H, H) and b_* (H,)."""
+    p = {}
+    for gate in gates:
+        p[f"W_{gate}"] = rng.normal(0, scale, (H, D))
+        p[f"V_{gate}"] = rng.normal(0, scale, (H, H))
+        p[f"b_{gate}"] = rng.normal(0, scale, H)
+    return p
+
+
+def fuse(p: dict, order: tuple) -> tuple:
+    """Stack per-gate parameters in the given order, as torch does: W (kH, D), V (kH, H), b (kH,) (numpy)."""
+    return tuple(np.concatenate([p[f"{kind}_{gate}"] for gate in order]) for kind in ("W", "V", "b"))
+
+
+def sigmoid(a):
+    """The logistic function on numpy arrays, for references computed by the equations."""
+    return 1 / (1 + np.exp(-a))
+
+
+SQUASH = {"sigmoid": sigmoid, "tanh": np.tanh}
+
+
+def term_mistakes(label: str, gate: str, pre, x_t, h_prev, p: dict, squash: str) -> dict:
+    """The usual mistakes in one gate `squash(W_* x_t + V_* h_{t-1} + b_*)`, from its pre-activation `pre`
+    (numpy): the other squashing function, and each of the three terms missing."""
+    right = SQUASH[squash]
+    wrong = "tanh" if squash == "sigmoid" else "sigmoid"
+    return {
+        f"{wrong} used where {label} needs {squash}": SQUASH[wrong](pre),
+        f"the recurrent term V_{gate} h_{{t-1}} is missing from {label}": right(pre - h_prev @ p[f"V_{gate}"].T),
+        f"the bias b_{gate} is missing from {label}": right(pre - p[f"b_{gate}"]),
+        f"the input term W_{gate} x_t is missing from {label}": right(pre - x_t @ p[f"W_{gate}"].T),
+    }
 
 
 def expect_callable(fn, name: str) -> None:
@@ -63,3 +110,30 @@ def _fails(dep_check, fn, name: str) -> bool:
     except Exception:
         return True
     return False
+
+
+# --- the ready-made tripwire ----------------------------------------------------------------------
+
+
+class ReadyMadeModule(AssertionError):
+    """Raised when the learner's code calls torch's own recurrent implementation."""
+
+
+class _Tripwire(TorchFunctionMode):
+    def __init__(self, part: str):
+        super().__init__()
+        self.part = part
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in READY_MADE:
+            raise ReadyMadeModule(
+                f"{self.part} calls torch's ready-made recurrent implementation (torch.{name}, used by nn.LSTM, "
+                "nn.LSTMCell, nn.GRU, ...): this part asks for the equations written out, so it gets no points")
+        return func(*args, **(kwargs or {}))
+
+
+def learner(part: str, fn, *args):
+    """Call the learner's function under the tripwire: a ready-made recurrent op fails the part."""
+    with _Tripwire(part):
+        return fn(*args)

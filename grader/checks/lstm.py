@@ -14,64 +14,31 @@ runs with a tripwire: calling a ready-made recurrent module or op earns no point
 
 import numpy as np
 import torch
-from torch.overrides import TorchFunctionMode
 
-from grader.checks import as_tensor, depends_on, expect_callable, passed
+from grader.checks import (
+    as_tensor,
+    as_tensors,
+    depends_on,
+    expect_callable,
+    fuse,
+    gate_params,
+    learner,
+    passed,
+    sigmoid,
+    term_mistakes,
+)
 from grader.device import describe, device
 from grader.tolerance import FLOAT32, FLOAT64, TF32, assert_close, fail, to_numpy
 
 GATES = ("i", "f", "g", "o")  # torch.nn.LSTM's order in the fused matrices
-READY_MADE = {"lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell",
-              "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell"}
-
-
-# --- the ready-made tripwire ----------------------------------------------------------------------
-
-
-class ReadyMadeModule(AssertionError):
-    """Raised when the learner's code calls torch's own recurrent implementation."""
-
-
-class _Tripwire(TorchFunctionMode):
-    def __init__(self, part: str):
-        super().__init__()
-        self.part = part
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        if name in READY_MADE:
-            raise ReadyMadeModule(
-                f"{self.part} calls torch's ready-made recurrent implementation (torch.{name}, used by nn.LSTM, "
-                "nn.LSTMCell, nn.GRU, ...): this part asks for the equations written out, so it gets no points")
-        return func(*args, **(kwargs or {}))
-
-
-def learner(part: str, fn, *args):
-    """Call the learner's function under the tripwire."""
-    with _Tripwire(part):
-        return fn(*args)
 
 
 # --- inputs and references ------------------------------------------------------------------------
 
 
-def make_gate_params(D: int, H: int, rng: np.random.Generator, scale: float = 0.5) -> dict:
-    """Random separate-gate parameters p (float64 numpy) in the seeds' notation."""
-    p = {}
-    for gate in GATES:
-        p[f"W_{gate}"] = rng.normal(0, scale, (H, D))
-        p[f"V_{gate}"] = rng.normal(0, scale, (H, H))
-        p[f"b_{gate}"] = rng.normal(0, scale, H)
-    return p
-
-
-def fuse(p: dict, order: tuple = GATES) -> tuple:
-    """Stack the separate gates into W (4H, D), V (4H, H), b (4H,) in the given order (numpy)."""
-    return tuple(np.concatenate([p[f"{kind}_{gate}"] for gate in order]) for kind in ("W", "V", "b"))
-
-
-def _tensors(p: dict) -> dict:
-    return {k: as_tensor(v) for k, v in p.items()}
+def make_gate_params(D: int, H: int, rng: np.random.Generator) -> dict:
+    """Random per-gate parameters W_*, V_*, b_* for the four LSTM gates (float64 numpy)."""
+    return gate_params(GATES, D, H, rng)
 
 
 def torch_lstm(W, V, b, cell: bool):
@@ -89,9 +56,8 @@ def torch_lstm(W, V, b, cell: bool):
 
 def _gate_values(x_t, h_prev, p) -> dict:
     """Pre-activations and gates by the equations, float64 numpy (torch.nn.LSTMCell exposes no gates)."""
-    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
     pre = {g: x_t @ p[f"W_{g}"].T + h_prev @ p[f"V_{g}"].T + p[f"b_{g}"] for g in GATES}
-    return {"pre": pre, "f": sig(pre["f"]), "i": sig(pre["i"]), "g": np.tanh(pre["g"]), "o": sig(pre["o"])}
+    return {"pre": pre, "f": sigmoid(pre["f"]), "i": sigmoid(pre["i"]), "g": np.tanh(pre["g"]), "o": sigmoid(pre["o"])}
 
 
 # --- the checks -----------------------------------------------------------------------------------
@@ -104,23 +70,14 @@ def check_lstm_gates(lstm_gates, seed: int = 0, N: int = 3, D: int = 4, H: int =
     p = make_gate_params(D, H, rng)
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
     ref = _gate_values(x_t, h_prev, p)
-    result = learner("lstm_gates", lstm_gates, as_tensor(x_t), as_tensor(h_prev), _tensors(p))
+    result = learner("lstm_gates", lstm_gates, as_tensor(x_t), as_tensor(h_prev), as_tensors(p))
     if not isinstance(result, tuple) or len(result) != 4:
         fail("lstm_gates must return the four gates (f_t, i_t, g_t, o_t)")
-    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
     names = {"f": "f_t (forget gate)", "i": "i_t (input gate)", "g": "g_t (candidate)", "o": "o_t (output gate)"}
     for gate, got in zip(("f", "i", "g", "o"), result, strict=True):
-        a = ref["pre"][gate]
-        want_fn, wrong_fn = (np.tanh, sig) if gate == "g" else (sig, np.tanh)
         others = {o: ref[o] for o in ("f", "i", "g", "o") if o != gate}
-        mistakes = {
-            f"{'sigmoid' if gate == 'g' else 'tanh'} used where {names[gate]} needs "
-            f"{'tanh' if gate == 'g' else 'sigmoid'}": wrong_fn(a),
-            f"the recurrent term V_{gate} h_{{t-1}} is missing from {names[gate]}":
-                want_fn(a - h_prev @ p[f"V_{gate}"].T),
-            f"the bias b_{gate} is missing from {names[gate]}": want_fn(a - p[f"b_{gate}"]),
-            f"the input term W_{gate} x_t is missing from {names[gate]}": want_fn(a - x_t @ p[f"W_{gate}"].T),
-        }
+        mistakes = term_mistakes(names[gate], gate, ref["pre"][gate], x_t, h_prev, p,
+                                 "tanh" if gate == "g" else "sigmoid")
         mistakes.update({f"this is {names[o]}: the gates are returned in the wrong order; return "
                          f"(f_t, i_t, g_t, o_t)": v for o, v in others.items()})
         assert_close(names[gate], got, ref[gate], FLOAT64, mistakes)
@@ -140,7 +97,7 @@ def _cell_mistakes(ref: dict, c_prev, h_prev) -> tuple[dict, dict]:
     h_mistakes = {
         "h_t uses tanh(c_{t-1}); it must use the new cell state: h_t = o_t ⊙ tanh(c_t)": o * np.tanh(c_prev),
         "tanh is missing from the output: h_t = o_t ⊙ tanh(c_t)": o * c,
-        "sigmoid used where h_t needs tanh(c_t)": o / (1 + np.exp(-c)),
+        "sigmoid used where h_t needs tanh(c_t)": o * sigmoid(c),
         "the output gate is missing: h_t = o_t ⊙ tanh(c_t)": np.tanh(c),
     }
     return c_mistakes, h_mistakes
@@ -161,10 +118,10 @@ def check_lstm_cell(lstm_cell, seed: int = 0, N: int = 3, D: int = 4, H: int = 5
     rng = np.random.default_rng(seed)
     p = make_gate_params(D, H, rng)
     x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    cell = torch_lstm(*fuse(p), cell=True)
+    cell = torch_lstm(*fuse(p, GATES), cell=True)
     with torch.no_grad():
         want_h, want_c = cell(as_tensor(x_t), (as_tensor(h_prev), as_tensor(c_prev)))
-    result = learner("lstm_cell", lstm_cell, as_tensor(x_t), as_tensor(h_prev), as_tensor(c_prev), _tensors(p))
+    result = learner("lstm_cell", lstm_cell, as_tensor(x_t), as_tensor(h_prev), as_tensor(c_prev), as_tensors(p))
     _check_cell_result(result, "lstm_cell", want_h, want_c, _gate_values(x_t, h_prev, p), c_prev, h_prev)
     passed(f"lstm_cell matches torch.nn.LSTMCell (float64, {describe()}), N={N} D={D} H={H}")
 
@@ -174,7 +131,7 @@ def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4
     rng = np.random.default_rng(seed)
     p = make_gate_params(D, H, rng)
     x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    W, V, b = fuse(p)
+    W, V, b = fuse(p, GATES)
     cell = torch_lstm(W, V, b, cell=True)
     with torch.no_grad():
         want_h, want_c = cell(as_tensor(x_t), (as_tensor(h_prev), as_tensor(c_prev)))
@@ -193,7 +150,7 @@ def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4
         hint = f"the gates are read from the fused matrix in the order {label}; torch.nn.LSTM stacks i, f, g, o"
         c_mistakes[hint] = wrong_c
         h_mistakes[hint] = wrong["o"] * np.tanh(wrong_c)
-    sig_g = ref["f"] * c_prev + ref["i"] / (1 + np.exp(-ref["pre"]["g"]))
+    sig_g = ref["f"] * c_prev + ref["i"] * sigmoid(ref["pre"]["g"])
     tanh_f = np.tanh(ref["pre"]["f"]) * c_prev + ref["i"] * ref["g"]
     for hint, wrong_c in {"sigmoid used where g_t (the candidate, block 3 of i, f, g, o) needs tanh": sig_g,
                           "tanh used where f_t (the forget gate, block 2 of i, f, g, o) needs sigmoid": tanh_f}.items():
@@ -212,7 +169,7 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
     expect_callable(lstm_layer, "lstm_layer")
     rng = np.random.default_rng(seed)
     p = make_gate_params(D, H, rng)
-    W, V, b = fuse(p)
+    W, V, b = fuse(p, GATES)
     x, h0, c0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
     R, r_h, r_c = rng.normal(size=(N, T, H)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
 
@@ -304,11 +261,11 @@ def check_gates_to_torch(gates_to_torch, seed: int = 0, D: int = 3, H: int = 4, 
     p = make_gate_params(D, H, rng)
     lstm = _random_torch_lstm(D, H, seed + 100)  # random weights and biases, to be overwritten
     old_b_hh = to_numpy(lstm.bias_hh_l0).copy()
-    result = learner("gates_to_torch", gates_to_torch, _tensors(p), lstm)
+    result = learner("gates_to_torch", gates_to_torch, as_tensors(p), lstm)
     if result is not None and result is not lstm:
         fail("gates_to_torch must write into the module it is given (with torch.no_grad(): ....copy_(...)), "
              "not build a new one")
-    W, V, b = fuse(p)
+    W, V, b = fuse(p, GATES)
     x = rng.normal(size=(N, T, D))
     with torch.no_grad():
         got, _ = lstm(as_tensor(x))
