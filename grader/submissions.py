@@ -50,7 +50,7 @@ def build(assignment: str, edits: dict[str, list[tuple[str, str]]] | None = None
 
 # The bundled sample class: a perfect student, one with typical mistakes, and one who handed in untouched notebooks.
 SAMPLE_CLASS = {
-    "kim_minji": {"01_rnn": {}, "02_vanishing_gradients": {}, "03_lstm": {}, "04_gru": {}},
+    "kim_minji": {"01_rnn": {}, "02_vanishing_gradients": {}, "03_lstm": {}, "04_gru": {}, "05_bilstm": {}},
     "lee_junho": {
         "01_rnn": {
             "rnn_cell_forward": [("h_t = np.tanh(", "sigmoid = lambda a: 1 / (1 + np.exp(-a))\n    h_t = sigmoid(")],
@@ -68,9 +68,13 @@ SAMPLE_CLASS = {
             "gru_cell_cho": [("h_t = (1 - z_t) * n_t + z_t * h_prev", "h_t = z_t * n_t + (1 - z_t) * h_prev")],
             "gates_from_torch": [("b = gru.bias_ih_l0 + gru.bias_hh_l0", "b = gru.bias_ih_l0")],
         },
+        "05_bilstm": {  # the summary reads the backward direction at the last step instead of the first
+            "summary": [("outputs[:, 0, H:]", "last[:, H:]")],
+        },
     },
     # None: untouched
-    "park_seoyeon": {"01_rnn": None, "02_vanishing_gradients": None, "03_lstm": None, "04_gru": None},
+    "park_seoyeon": {"01_rnn": None, "02_vanishing_gradients": None, "03_lstm": None, "04_gru": None,
+                     "05_bilstm": None},
 }
 
 

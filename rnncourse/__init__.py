@@ -5,7 +5,7 @@ Learners write the recurrent networks themselves; this package only holds the pl
 so that no notebook copies helper code from another.
 """
 
-from rnncourse.data import CharVocab, load_names, one_hot, split_names, stream_batches
+from rnncourse.data import CharVocab, load_names, load_names_by_sex, one_hot, split_names, stream_batches
 from rnncourse.gradcheck import numerical_gradient, rel_error
 from rnncourse.language import CharHistory, CharModel, train_char_model
 from rnncourse.mode import grading_mode, pick
@@ -22,6 +22,7 @@ __all__ = [
     "adding_problem",
     "grading_mode",
     "load_names",
+    "load_names_by_sex",
     "numerical_gradient",
     "one_hot",
     "pick",

@@ -16,6 +16,15 @@ def load_names(path: Path | str | None = None) -> list[str]:
     return [line for line in path.read_text().split("\n") if line]
 
 
+def load_names_by_sex(path: Path | str | None = None) -> list[tuple[str, str]]:
+    """The same names, each labelled "female" or "male": the sex it is more common for in the census lists."""
+    path = Path(path) if path is not None else DATASETS / "names_by_sex.tsv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: the labelled names ship in the repository's datasets/ folder")
+    rows = [line.split("\t") for line in path.read_text().split("\n")[1:] if line]
+    return [(name, sex) for name, sex in rows]
+
+
 def split_names(names: list[str], seed: int = 0, val_fraction: float = 0.1) -> tuple[str, str]:
     """Shuffle the names (the file is sorted) and hold out a fraction: (training text, held-out text).
 

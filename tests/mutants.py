@@ -283,4 +283,45 @@ GRU_04 = {
         {FROM_TORCH}, "only bias_ih was read"),
 }
 
-MUTANTS = {"01_rnn": RNN_01, "02_vanishing_gradients": GRADIENTS_02, "03_lstm": LSTM_03, "04_gru": GRU_04}
+REVERSE, BIDIR, SUMMARY, CLASSIFIER = "test_reverse_time", "test_bidirectional", "test_summary", "test_classifier"
+
+BILSTM_05 = {
+    # the pasted LSTM (the classifier runs it; bidirectional is checked with torch's one-direction LSTMs)
+    "pasted_lstm_in_cs231n_order": (
+        {"lstm_layer": [("a_i, a_f, a_g, a_o = a.chunk", "a_i, a_f, a_o, a_g = a.chunk")]},
+        {LAYER, CLASSIFIER}, "fix lstm_cell_fused first"),
+    # reversing within lengths
+    "reverse_the_whole_padded_tensor": (
+        {"reverse_time": [("    if lengths is None:\n        return x.flip(1)\n", "    return x.flip(1)\n")]},
+        {REVERSE, BIDIR, CLASSIFIER}, "whole padded sequence was reversed"),
+    # the two directions
+    "backward_outputs_left_reversed": (
+        {"bidirectional": [("torch.cat([out_f, reverse_time(out_b, lengths)]", "torch.cat([out_f, out_b]")]},
+        {BIDIR, CLASSIFIER}, "left in reversed order"),
+    "directions_concatenated_backward_first": (
+        {"bidirectional": [("torch.cat([out_f, reverse_time(out_b, lengths)]",
+                            "torch.cat([reverse_time(out_b, lengths), out_f]")]},
+        {BIDIR, CLASSIFIER}, "concatenated in the wrong order"),
+    "backward_direction_reads_the_padding": (
+        {"bidirectional": [("backward(reverse_time(x, lengths))", "backward(x.flip(1))"),
+                           ("reverse_time(out_b, lengths)", "out_b.flip(1)")]},
+        {BIDIR, CLASSIFIER}, "backward direction reads the padding"),
+    "padding_positions_not_zeroed": (
+        {"bidirectional": [("        out = out * mask[..., None]\n", "")]}, {BIDIR}, "padding positions are not 0"),
+    # the summary
+    "summary_forward_half_at_padded_end": (
+        {"summary": [("last = outputs[torch.arange(outputs.shape[0]), lengths.to(outputs.device) - 1]",
+                      "last = outputs[:, -1]")]},
+        {SUMMARY, CLASSIFIER}, "last padded step"),
+    "summary_backward_half_at_last_step": (
+        {"summary": [("outputs[:, 0, H:]", "last[:, H:]")]}, {SUMMARY, CLASSIFIER},
+        "backward half is taken at the last step"),
+    # the classifier
+    "classifier_returns_logits": (
+        {"classifier": [("return torch.softmax(self.out(summary(outputs, lengths)), dim=-1)",
+                         "return self.out(summary(outputs, lengths))")]},
+        {CLASSIFIER}, "these are the logits"),
+}
+
+MUTANTS = {"01_rnn": RNN_01, "02_vanishing_gradients": GRADIENTS_02, "03_lstm": LSTM_03, "04_gru": GRU_04,
+           "05_bilstm": BILSTM_05}

@@ -122,8 +122,8 @@ def test_demo_grades_the_sample_class_through_the_whole_pipeline(tmp_path):
     run = grader("demo", "--workspace", str(tmp_path / "sample"))
     assert run.returncode == 0, run.stderr
     rows = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines() if line.split()}
-    assert rows["kim_minji"][:5] == ["13/13", "10/10", "10/10", "10/10", "43/43"]
-    assert rows["lee_junho"][:5] == ["7/13", "5/10", "7/10", "7/10", "26/43"]
-    assert rows["park_seoyeon"][:5] == ["0/13", "0/10", "0/10", "0/10", "0/43"]
+    assert rows["kim_minji"][:6] == ["13/13", "10/10", "10/10", "10/10", "10/10", "53/53"]
+    assert rows["lee_junho"][:6] == ["7/13", "5/10", "7/10", "7/10", "6/10", "32/53"]
+    assert rows["park_seoyeon"][:6] == ["0/13", "0/10", "0/10", "0/10", "0/10", "0/53"]
     for student in ("kim_minji", "lee_junho", "park_seoyeon"):
-        assert (tmp_path / "sample" / "feedback" / student / "04_gru" / "04_gru.html").exists()
+        assert (tmp_path / "sample" / "feedback" / student / "05_bilstm" / "05_bilstm.html").exists()

@@ -6,7 +6,7 @@ from mutants import MUTANTS
 
 from grader.course import assignments
 
-POINTS = {"01_rnn": 13, "02_vanishing_gradients": 10, "03_lstm": 10, "04_gru": 10}
+POINTS = {"01_rnn": 13, "02_vanishing_gradients": 10, "03_lstm": 10, "04_gru": 10, "05_bilstm": 10}
 CASES = [(assignment, name) for assignment in sorted(MUTANTS) for name in sorted(MUTANTS[assignment])]
 
 
@@ -55,7 +55,8 @@ def test_feedback_shows_failures_but_no_hidden_tests(graded):
     for student, assignment, message in [("sigmoid_instead_of_tanh", "01_rnn", "sigmoid used where h_t needs tanh"),
                                          ("clip_by_value", "02_vanishing_gradients", "clipped by value"),
                                          ("layer_calls_nn_LSTM", "03_lstm", "ready-made"),
-                                         ("cho_reset_after_the_product", "04_gru", "Cho's form resets")]:
+                                         ("cho_reset_after_the_product", "04_gru", "Cho's form resets"),
+                                         ("backward_direction_reads_the_padding", "05_bilstm", "reads the padding")]:
         html = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
         assert message in html
         assert "HIDDEN TESTS" not in html

@@ -92,3 +92,15 @@ def test_notebook_04_in_full_mode_gated_cells_solve_the_long_task_and_the_forms_
     mse_torch = float(out.split("nn.GRU")[-1].split("held-out MSE ")[1].split(",")[0])
     mse_ours = float(out.split("your GRU ")[-1].split("held-out MSE ")[1].split(",")[0])
     assert mse_torch == mse_ours, (mse_torch, mse_ours)   # the trained weights load into the learner's GRU
+
+
+@pytest.mark.slow
+def test_notebook_05_in_full_mode_reading_the_future_finds_where_names_end():
+    nb = execute("05_bilstm", grading=False)
+    assert errors(nb) == []
+    out = text(nb)
+    f1 = {label: float(out.split(label)[1].split("held-out F1 ")[1].split(",")[0])
+          for label in ("one direction :", "bidirectional :")}
+    assert f1["bidirectional :"] > f1["one direction :"] + 0.1, f1
+    accuracy = float(out.split("BiLSTM classifier: held-out accuracy ")[1].split("%")[0])
+    assert accuracy > 80, accuracy                         # the majority class is 77.8%
