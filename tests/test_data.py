@@ -47,7 +47,7 @@ def test_char_model_learns_a_repeating_text_and_rejects_zero_epochs():
     torch.manual_seed(0)
     model = CharModel(nn.GRU(3, 8, batch_first=True), 3, 8)
     before, _ = evaluate_chars(model, ids[:60])
-    history = train_char_model(model, ids, ids[:60], epochs=3, label="abc", batch_size=8, seq_len=10)
+    history = train_char_model(model, ids, ids[:60], epochs=3, label="abc", lr=0.03, batch_size=8, seq_len=10)
     assert history.val_accuracy[-1] == 1.0 and history.val_loss[-1] < before / 4
     with pytest.raises(ValueError, match="epochs"):
         train_char_model(model, ids, ids[:60], epochs=0, label="abc")

@@ -13,6 +13,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from grader.device import device
+from grader.tolerance import FLOAT32, FLOAT64, TF32, Tolerance, assert_close, fail, to_numpy
 
 READY_MADE = {"lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell",
               "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell"}
@@ -137,3 +138,53 @@ def learner(part: str, fn, *args):
     """Call the learner's function under the tripwire: a ready-made recurrent op fails the part."""
     with _Tripwire(part):
         return fn(*args)
+
+
+def check_blocks_from_torch(gates_from_torch, module: torch.nn.Module, gates: tuple) -> None:
+    """Check the learner's split of a one-layer torch.nn.LSTM or torch.nn.GRU into the lecture's per-gate dict:
+    the blocks of weight_ih_l0 and weight_hh_l0 in torch's order `gates`, and b = bias_ih + bias_hh."""
+    kind, order, H = type(module).__name__, ", ".join(gates), module.hidden_size
+    before = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    p = learner("gates_from_torch", gates_from_torch, module)
+    if not isinstance(p, dict):
+        fail(f"gates_from_torch must return a dict with W_{gates[0]}, V_{gates[0]}, b_{gates[0]}, ... for the "
+             f"gates {order}")
+    missing = [f"{k}_{g}" for g in gates for k in ("W", "V", "b") if f"{k}_{g}" not in p]
+    if missing:
+        fail(f"the dict has no entries {missing}")
+    if any(not torch.equal(v, module.state_dict()[k]) for k, v in before.items()):
+        fail("gates_from_torch changed the torch module's weights; it must only read them")
+    w_ih, w_hh = to_numpy(module.weight_ih_l0), to_numpy(module.weight_hh_l0)
+    b_ih, b_hh = to_numpy(module.bias_ih_l0), to_numpy(module.bias_hh_l0)
+    block = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(gates)}
+    for gate in gates:
+        rows = block[gate]
+        order_hint = {f"W_{gate} holds rows {block[g].start}:{block[g].stop}, which belong to gate {g}: "
+                      f"torch.nn.{kind} stacks {order}": w_ih[block[g]] for g in gates if g != gate}
+        assert_close(f"W_{gate}", p[f"W_{gate}"], w_ih[rows], FLOAT64, order_hint)
+        assert_close(f"V_{gate}", p[f"V_{gate}"], w_hh[rows])
+        assert_close(f"b_{gate}", p[f"b_{gate}"], b_ih[rows] + b_hh[rows], FLOAT64, {
+            "only bias_ih was read: torch adds two biases, so b = bias_ih + bias_hh": b_ih[rows],
+            "only bias_hh was read: torch adds two biases, so b = bias_ih + bias_hh": b_hh[rows],
+        })
+    passed(f"gates_from_torch splits torch.nn.{kind}'s {order} blocks and sums its two biases "
+           f"(D={module.input_size} H={H})")
+
+
+def check_backward_and_float32(loss, inputs: dict, want_grads: dict, run_float32, want_out) -> Tolerance:
+    """The second half of a layer check: the gradients autograd finds through the learner's layer (`loss` is
+    built from its outputs, `inputs` holds the tensors it was given) against the reference's, then the layer
+    again on float32 inputs, compared with the device's float32 tolerance (TF32 on a GPU). Returns it."""
+    if not loss.requires_grad:
+        fail("the outputs carry no gradient: compute them with torch operations on the inputs "
+             "(no .detach(), .numpy() or torch.no_grad())")
+    loss.backward()
+    for name, want in want_grads.items():
+        assert_close(f"the gradient of {name} (by autograd through your layer)", inputs[name].grad, want)
+    tol = TF32 if device().type == "cuda" else FLOAT32
+    out32 = run_float32()
+    if out32.dtype != torch.float32:
+        fail(f"with float32 inputs the outputs are {out32.dtype}: create new tensors with the inputs' dtype "
+             "and device (torch.zeros_like, x.new_zeros)")
+    assert_close("outputs with float32 inputs", out32, want_out, tol)
+    return tol

@@ -21,6 +21,8 @@ import torch
 from grader.checks import (
     as_tensor,
     as_tensors,
+    check_backward_and_float32,
+    check_blocks_from_torch,
     depends_on,
     expect_callable,
     gate_params,
@@ -30,7 +32,7 @@ from grader.checks import (
     term_mistakes,
 )
 from grader.device import describe, device
-from grader.tolerance import FLOAT32, FLOAT64, TF32, assert_close, fail, to_numpy
+from grader.tolerance import FLOAT64, assert_close, fail, to_numpy
 
 GATES = ("r", "z", "n")  # torch.nn.GRU's order in the stacked matrices
 KEEP_OLD = "torch and Cho et al. keep the old state with z_t: h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}"
@@ -199,19 +201,8 @@ def check_gru_layer(gru_layer, seed: int = 0, N: int = 2, T: int = 5, D: int = 3
     assert_close("outputs (h_t at every step)", got_out, out, FLOAT64, _layer_mistakes(x, h0, split_torch(*weights)))
     assert_close("h_T", got_h, h_T[0])
     loss = (got_out * as_tensor(R)).sum() + (got_h * as_tensor(r_h)).sum()
-    if not loss.requires_grad:
-        fail("the outputs carry no gradient: compute them with torch operations on the inputs "
-             "(no .detach(), .numpy() or torch.no_grad())")
-    loss.backward()
-    for name, want in want_grads.items():
-        assert_close(f"the gradient of {name} (by autograd through your layer)", args[name].grad, want)
-
-    tol = TF32 if device().type == "cuda" else FLOAT32
-    out32, _ = learner("gru_layer", gru_layer, *(as_tensor(a, dtype=torch.float32) for a in (x, h0, *weights)))
-    if out32.dtype != torch.float32:
-        fail(f"with float32 inputs the outputs are {out32.dtype}: create new tensors with the inputs' dtype "
-             "and device (torch.zeros_like, x.new_zeros)")
-    assert_close("outputs with float32 inputs", out32, out, tol)
+    f32 = [as_tensor(a, dtype=torch.float32) for a in (x, h0, *weights)]
+    tol = check_backward_and_float32(loss, args, want_grads, lambda: learner("gru_layer", gru_layer, *f32)[0], out)
     passed(f"gru_layer matches torch.nn.GRU forward and backward (float64), and forward in float32 "
            f"(rtol {tol.rtol}), on {describe()}; N={N} T={T} H={H}")
 
@@ -236,30 +227,7 @@ def _random_torch_gru(D: int, H: int, seed: int) -> torch.nn.GRU:
 
 def check_gates_from_torch(gates_from_torch, seed: int = 0, D: int = 3, H: int = 4):
     expect_callable(gates_from_torch, "gates_from_torch")
-    gru = _random_torch_gru(D, H, seed)
-    before = {k: v.detach().clone() for k, v in gru.state_dict().items()}
-    p = learner("gates_from_torch", gates_from_torch, gru)
-    if not isinstance(p, dict):
-        fail("gates_from_torch must return a dict with W_r, V_r, b_r, W_z, ... for r, z and n")
-    missing = [f"{k}_{g}" for g in GATES for k in ("W", "V", "b") if f"{k}_{g}" not in p]
-    if missing:
-        fail(f"the dict has no entries {missing}")
-    if any(not torch.equal(v, gru.state_dict()[k]) for k, v in before.items()):
-        fail("gates_from_torch changed the torch module's weights; it must only read them")
-    w_ih, w_hh = to_numpy(gru.weight_ih_l0), to_numpy(gru.weight_hh_l0)
-    b_ih, b_hh = to_numpy(gru.bias_ih_l0), to_numpy(gru.bias_hh_l0)
-    block = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(GATES)}
-    for gate in GATES:
-        rows = block[gate]
-        order_hint = {f"W_{gate} holds rows {block[g].start}:{block[g].stop}, which belong to gate {g}: "
-                      f"torch.nn.GRU stacks r, z, n": w_ih[block[g]] for g in GATES if g != gate}
-        assert_close(f"W_{gate}", p[f"W_{gate}"], w_ih[rows], FLOAT64, order_hint)
-        assert_close(f"V_{gate}", p[f"V_{gate}"], w_hh[rows])
-        assert_close(f"b_{gate}", p[f"b_{gate}"], b_ih[rows] + b_hh[rows], FLOAT64, {
-            "only bias_ih was read: torch adds two biases, so b = bias_ih + bias_hh": b_ih[rows],
-            "only bias_hh was read: torch adds two biases, so b = bias_ih + bias_hh": b_hh[rows],
-        })
-    passed(f"gates_from_torch splits torch.nn.GRU's r, z, n blocks and sums its two biases (D={D} H={H})")
+    check_blocks_from_torch(gates_from_torch, _random_torch_gru(D, H, seed), GATES)
 
 
 def check_relabel_update_gate(relabel_update_gate, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):

@@ -18,6 +18,8 @@ import torch
 from grader.checks import (
     as_tensor,
     as_tensors,
+    check_backward_and_float32,
+    check_blocks_from_torch,
     depends_on,
     expect_callable,
     fuse,
@@ -28,7 +30,7 @@ from grader.checks import (
     term_mistakes,
 )
 from grader.device import describe, device
-from grader.tolerance import FLOAT32, FLOAT64, TF32, assert_close, fail, to_numpy
+from grader.tolerance import FLOAT64, assert_close, fail, to_numpy
 
 GATES = ("i", "f", "g", "o")  # torch.nn.LSTM's order in the fused matrices
 
@@ -193,20 +195,9 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
     assert_close("h_T", got_h, h_T[0])
     assert_close("c_T", got_c, c_T[0])
     loss = (got_out * as_tensor(R)).sum() + (got_h * as_tensor(r_h)).sum() + (got_c * as_tensor(r_c)).sum()
-    if not loss.requires_grad:
-        fail("the outputs carry no gradient: compute them with torch operations on the inputs "
-             "(no .detach(), .numpy() or torch.no_grad())")
-    loss.backward()
-    for name, want in want_grads.items():
-        assert_close(f"the gradient of {name} (by autograd through your layer)", args[name].grad, want)
-
-    tol = TF32 if device().type == "cuda" else FLOAT32
     f32 = [as_tensor(a, dtype=torch.float32) for a in (x, h0, c0, W, V, b)]
-    out32, _ = learner("lstm_layer", lstm_layer, f32[0], (f32[1], f32[2]), *f32[3:])
-    if out32.dtype != torch.float32:
-        fail(f"with float32 inputs the outputs are {out32.dtype}: create new tensors with the inputs' dtype "
-             "and device (torch.zeros_like, x.new_zeros)")
-    assert_close("outputs with float32 inputs", out32, out, tol)
+    tol = check_backward_and_float32(
+        loss, args, want_grads, lambda: learner("lstm_layer", lstm_layer, f32[0], (f32[1], f32[2]), *f32[3:])[0], out)
     passed(f"lstm_layer matches torch.nn.LSTM forward and backward (float64), and forward in float32 "
            f"(rtol {tol.rtol}), on {describe()}; N={N} T={T} H={H}")
 
@@ -229,30 +220,7 @@ def _random_torch_lstm(D: int, H: int, seed: int) -> torch.nn.LSTM:
 
 def check_gates_from_torch(gates_from_torch, seed: int = 0, D: int = 3, H: int = 4):
     expect_callable(gates_from_torch, "gates_from_torch")
-    lstm = _random_torch_lstm(D, H, seed)
-    before = {k: v.detach().clone() for k, v in lstm.state_dict().items()}
-    p = learner("gates_from_torch", gates_from_torch, lstm)
-    if not isinstance(p, dict):
-        fail("gates_from_torch must return a dict with W_f, V_f, b_f, ... for the four gates")
-    missing = [f"{k}_{g}" for g in GATES for k in ("W", "V", "b") if f"{k}_{g}" not in p]
-    if missing:
-        fail(f"the dict has no entries {missing}")
-    if any(not torch.equal(v, lstm.state_dict()[k]) for k, v in before.items()):
-        fail("gates_from_torch changed the torch module's weights; it must only read them")
-    w_ih, w_hh = to_numpy(lstm.weight_ih_l0), to_numpy(lstm.weight_hh_l0)
-    b_ih, b_hh = to_numpy(lstm.bias_ih_l0), to_numpy(lstm.bias_hh_l0)
-    block = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(GATES)}
-    for gate in GATES:
-        rows = block[gate]
-        order_hint = {f"W_{gate} holds rows {block[g].start}:{block[g].stop}, which belong to gate {g}: "
-                      f"torch.nn.LSTM stacks i, f, g, o": w_ih[block[g]] for g in GATES if g != gate}
-        assert_close(f"W_{gate}", p[f"W_{gate}"], w_ih[rows], FLOAT64, order_hint)
-        assert_close(f"V_{gate}", p[f"V_{gate}"], w_hh[rows])
-        assert_close(f"b_{gate}", p[f"b_{gate}"], b_ih[rows] + b_hh[rows], FLOAT64, {
-            "only bias_ih was read: torch adds two biases, so b = bias_ih + bias_hh": b_ih[rows],
-            "only bias_hh was read: torch adds two biases, so b = bias_ih + bias_hh": b_hh[rows],
-        })
-    passed(f"gates_from_torch splits torch.nn.LSTM's i, f, g, o blocks and sums its two biases (D={D} H={H})")
+    check_blocks_from_torch(gates_from_torch, _random_torch_lstm(D, H, seed), GATES)
 
 
 def check_gates_to_torch(gates_to_torch, seed: int = 0, D: int = 3, H: int = 4, N: int = 2, T: int = 4):
