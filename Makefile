@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv demo test test-all lint release check
+.PHONY: venv demo test test-all lint release check lab
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,3 +21,6 @@ test-all: venv      ## also the slow full-mode notebook runs
 
 release: venv       ## regenerate notebooks/ from solutions/
 	$(PY) -m grader release
+
+lab: venv           ## JupyterLab for learners, nbgrader's Validate button on
+	$(PY) -m grader lab

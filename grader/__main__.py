@@ -13,6 +13,9 @@ USAGE = """examples:
   python -m grader release --check                       fail if notebooks/ is out of date
   python -m grader grade COURSE_DIR                      grade COURSE_DIR/submitted/<student>/<assignment>/
   python -m grader demo                                  the whole pipeline on the bundled sample class
+  python -m grader lab                                   JupyterLab for learners (Validate button on)
+  python -m grader lab --port 8899                       ... options it does not know go to jupyter lab
+  python -m grader lab build/sample_class                JupyterLab with Formgrader on a graded class
 """
 
 
@@ -66,6 +69,12 @@ def cmd_demo(args) -> int:
     return _grade(root)
 
 
+def cmd_lab(args) -> int:
+    from grader.lab import lab
+
+    return lab(args.course_dir, args.jupyter_args)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__, epilog=USAGE,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -82,7 +91,12 @@ def main(argv=None) -> int:
     p = sub.add_parser("demo", help="grade the bundled sample class (the main job)")
     p.add_argument("--workspace", type=Path, default=REPO / "build" / "sample_class")
     p.set_defaults(run=cmd_demo)
-    args = parser.parse_args(argv)
+    p = sub.add_parser("lab", help="start JupyterLab on the course (or on a class folder) with nbgrader's extensions")
+    p.add_argument("course_dir", type=Path, nargs="?", help="a graded class folder (default: the repository)")
+    p.set_defaults(run=cmd_lab)
+    args, args.jupyter_args = parser.parse_known_args(argv)  # lab passes unknown options on to jupyter lab
+    if args.jupyter_args and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(args.jupyter_args)}")
     try:
         return args.run(args)
     except GraderError as e:

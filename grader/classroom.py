@@ -75,6 +75,20 @@ def grade_one(nbgrader, root: Path, student: str, assignment: str, max_scores: d
     return result
 
 
+def read_roster(root: Path) -> dict[str, dict]:
+    """Names and e-mails from COURSE/students.csv, in the format of `nbgrader db student import` (columns id,
+    first_name, last_name, email; all but id optional), so that Formgrader shows names; {} without the file."""
+    path = root / "students.csv"
+    if not path.exists():
+        return {}
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if rows and "id" not in rows[0]:
+        raise GraderError(f"{path}: the first line must name the columns, starting with id")
+    fields = ("first_name", "last_name", "email")
+    return {row["id"]: {k: row[k] for k in fields if row.get(k)} for row in rows}
+
+
 def grade_class(root: Path) -> list[Result]:
     """Generate, add students, autograde, write feedback and grades; return one Result per submission."""
     root = Path(root).resolve()
@@ -86,9 +100,10 @@ def grade_class(root: Path) -> list[Result]:
         raise GraderError(f"{submitted} holds no student folders")
     generate(use_current_solutions(root))
     nbgrader = api(root)
+    roster = read_roster(root)
     with nbgrader.gradebook as gb:
         for student in students:
-            gb.update_or_create_student(student)
+            gb.update_or_create_student(student, **roster.get(student, {}))
     results = []
     for assignment in assignments():
         max_scores = _max_scores(nbgrader, assignment)

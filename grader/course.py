@@ -89,8 +89,29 @@ def use_current_solutions(root: Path) -> Path:
         if (root / "solutions").exists():
             shutil.rmtree(root / "solutions")
         shutil.copytree(SOLUTIONS, root / "solutions", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        write_class_config(root)
     (root / "exchange").mkdir(exist_ok=True)
     return root
+
+
+CLASS_CONFIG = '''"""Written by `python -m grader`: this class folder uses the course's nbgrader settings."""
+
+c = get_config()  # noqa: F821
+load_subconfig({repo_config!r})  # noqa: F821
+c.CourseDirectory.root = {root!r}
+c.Exchange.root = {exchange!r}
+'''
+
+
+def write_class_config(root: Path) -> Path:
+    """Give a class folder an nbgrader_config.py, so that nbgrader, Formgrader and Validate started there find
+    the course's settings, with the folder as the course root. The repository keeps its own."""
+    root = Path(root).resolve()
+    path = root / "nbgrader_config.py"
+    if root != REPO:
+        path.write_text(CLASS_CONFIG.format(repo_config=str(REPO / "nbgrader_config.py"), root=str(root),
+                                            exchange=str(root / "exchange")))
+    return path
 
 
 def run(result: dict, what: str) -> None:

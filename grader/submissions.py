@@ -78,8 +78,19 @@ SAMPLE_CLASS = {
 }
 
 
+def write_roster(root: Path, students) -> None:
+    """students.csv for ids written family_given (kim_minji: Minji Kim), in nbgrader's import format."""
+    lines = ["id,first_name,last_name,email"]
+    for student in students:
+        family, _, given = student.partition("_")
+        lines.append(f"{student},{given.capitalize()},{family.capitalize()},")
+    (Path(root) / "students.csv").write_text("\n".join(lines) + "\n")
+
+
 def write_sample_class(submitted: Path) -> list[str]:
-    """Write the sample class in nbgrader's layout submitted/<student>/<assignment>/<assignment>.ipynb."""
+    """Write the sample class in nbgrader's layout submitted/<student>/<assignment>/<assignment>.ipynb, and its
+    roster (students.csv, for the names Formgrader shows) beside submitted/."""
+    write_roster(Path(submitted).parent, SAMPLE_CLASS)
     for student, work in SAMPLE_CLASS.items():
         for assignment, edits in work.items():
             folder = Path(submitted) / student / assignment

@@ -40,3 +40,11 @@ def cell_error(root, student: str, assignment: str, grade_id: str) -> str:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
             return "\n".join(f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error")
     raise KeyError(grade_id)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (item.rep_call), so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

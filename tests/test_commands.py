@@ -9,7 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.course import NOTEBOOKS, REPO, new_workspace
+from grader.classroom import read_roster
+from grader.course import NOTEBOOKS, REPO, GraderError, new_workspace
+from grader.lab import lab_command
 from grader.release import differences, generate
 from grader.submissions import build
 
@@ -127,3 +129,19 @@ def test_demo_grades_the_sample_class_through_the_whole_pipeline(tmp_path):
     assert rows["park_seoyeon"][:6] == ["0/13", "0/10", "0/10", "0/10", "0/10", "0/53"]
     for student in ("kim_minji", "lee_junho", "park_seoyeon"):
         assert (tmp_path / "sample" / "feedback" / student / "05_bilstm" / "05_bilstm.html").exists()
+
+
+def test_a_roster_without_an_id_column_is_refused(tmp_path):
+    (tmp_path / "students.csv").write_text("name,email\nkim,\n")
+    with pytest.raises(GraderError, match="starting with id"):
+        read_roster(tmp_path)
+    (tmp_path / "students.csv").write_text("id,first_name,last_name,email\nkim_minji,Minji,Kim,\n")
+    assert read_roster(tmp_path) == {"kim_minji": {"first_name": "Minji", "last_name": "Kim"}}
+
+
+def test_lab_refuses_a_missing_class_folder_and_passes_other_options_to_jupyter(tmp_path):
+    run = grader("lab", str(tmp_path / "nowhere"), "--port", "8899")
+    assert run.returncode == 2 and "no such folder" in run.stderr
+    command = lab_command(tmp_path, ["--port", "8899"])
+    assert command[-2:] == ["--port", "8899"] and f"--ServerApp.root_dir={tmp_path}" in command
+    assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=True" in command

@@ -7,6 +7,7 @@ names the wrong quantity and the likely mistake, and prints one line when everyt
 import contextlib
 import functools
 import io
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -188,3 +189,39 @@ def check_backward_and_float32(loss, inputs: dict, want_grads: dict, run_float32
              "and device (torch.zeros_like, x.new_zeros)")
     assert_close("outputs with float32 inputs", out32, want_out, tol)
     return tol
+
+
+# --- tracebacks a learner can read ----------------------------------------------------------------
+
+_GRADER = str(Path(__file__).resolve().parent.parent)
+
+
+def readable_tracebacks(namespace: dict) -> None:
+    """Wrap every check_* function of a check module so that the errors it raises carry the learner's frames
+    only: the test cell's line, then the learner's own code where the error happened, then the message. The
+    grader's frames (reference code, the catalogue of mistakes) stay out of the test cell, Validate and feedback.
+    """
+    for name, fn in list(namespace.items()):
+        if name.startswith("check_") and callable(fn) and getattr(fn, "__module__", "") == namespace["__name__"]:
+            namespace[name] = _without_grader_frames(fn)
+
+
+def _without_grader_frames(check):
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        __tracebackhide__ = True  # IPython hides this frame unless it is the last one  # noqa: F841
+        try:
+            return check(*args, **kwargs)
+        except Exception as error:
+            kept = [tb for tb in _walk(error.__traceback__) if not tb.tb_frame.f_code.co_filename.startswith(_GRADER)]
+            for tb, following in zip(kept, kept[1:] + [None], strict=False):  # relink: the grader's frames drop out
+                tb.tb_next = following
+            raise error.with_traceback(kept[0] if kept else None) from None
+
+    return wrapper
+
+
+def _walk(tb):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from grader.checks import as_tensor, depends_on, expect_callable, passed
+from grader.checks import as_tensor, depends_on, expect_callable, passed, readable_tracebacks
 from grader.device import describe, device
 from grader.tolerance import FLOAT64, assert_close, fail, to_numpy
 
@@ -190,3 +190,6 @@ def check_classifier(BiLSTMClassifier, seed: int = 0, N: int = 5, T: int = 7, V:
     })
     passed(f"BiLSTMClassifier matches embedding -> torch.nn.LSTM(bidirectional=True) -> linear -> softmax "
            f"(float64, {describe()})")
+
+
+readable_tracebacks(globals())

@@ -12,7 +12,7 @@ One step's Jacobian, per example: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh, an (H, H
 import numpy as np
 import torch
 
-from grader.checks import as_tensor, depends_on, expect_callable, passed
+from grader.checks import as_tensor, depends_on, expect_callable, passed, readable_tracebacks
 from grader.checks.rnn import copy_params, make_params, ref_forward, torch_rnn
 from grader.device import describe, device
 from grader.tolerance import FLOAT32, assert_close, close, fail
@@ -259,3 +259,6 @@ def check_clip_grad_norm(clip_grad_norm, seed: int = 0, max_norm: float = 1.0):
                  f"{float(want_total):.6g} (before clipping)", hint)
     passed(f"clip_grad_norm matches torch.nn.utils.clip_grad_norm_ (max_norm={max_norm}, {describe()}) "
            "when clipping, when not, with a generator and with a missing gradient")
+
+
+readable_tracebacks(globals())

@@ -28,6 +28,7 @@ from grader.checks import (
     gate_params,
     learner,
     passed,
+    readable_tracebacks,
     sigmoid,
     term_mistakes,
 )
@@ -260,3 +261,5 @@ def check_relabel_update_gate(relabel_update_gate, seed: int = 0, N: int = 3, D:
                                                             keep="1-z"), gru_step(x_t, h_prev, p))
     passed("relabel_update_gate: with z' = 1 − z the other convention computes the same h_t")
 
+
+readable_tracebacks(globals())

@@ -26,6 +26,7 @@ from grader.checks import (
     gate_params,
     learner,
     passed,
+    readable_tracebacks,
     sigmoid,
     term_mistakes,
 )
@@ -249,3 +250,5 @@ def check_gates_to_torch(gates_to_torch, seed: int = 0, D: int = 3, H: int = 4, 
     assert_close("the module's output after gates_to_torch", got, want, FLOAT64, wrong)
     passed("gates_to_torch writes the four gates into torch.nn.LSTM in the order i, f, g, o: same outputs")
 
+
+readable_tracebacks(globals())

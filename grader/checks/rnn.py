@@ -14,7 +14,7 @@ Layout (batch first, weights as torch stores them):
 import numpy as np
 import torch
 
-from grader.checks import as_tensor, depends_on, expect_callable, passed
+from grader.checks import as_tensor, depends_on, expect_callable, passed, readable_tracebacks
 from grader.device import describe, device
 from grader.tolerance import assert_close, fail
 
@@ -347,3 +347,6 @@ def check_sample(sample, seed: int = 0, V: int = 5, n: int = 3000):
             fail(f"at temperature {temperature} the sampled frequencies {np.round(freq, 3).tolist()} are "
                  f"far from softmax(y / T) = {np.round(p, 3).tolist()} (total variation {tv:.3f} > 0.05)", hint)
     passed(f"sample feeds back its samples, carries h, and matches softmax(y / T) at T = 0.5, 1, 2 (n={n})")
+
+
+readable_tracebacks(globals())
