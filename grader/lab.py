@@ -27,7 +27,5 @@ def lab(course_dir: Path | None, extra: list[str]) -> int:
     root = Path(course_dir or REPO).resolve()
     if not root.is_dir():
         raise GraderError(f"{root}: no such folder")
-    if not (write_class_config(root)).exists():
-        raise GraderError(f"{root} has no nbgrader_config.py")
-    # nbgrader's Validate and Formgrader read nbgrader_config.py from the server's working folder
+    write_class_config(root)  # nbgrader's Validate and Formgrader read it from the server's working folder
     return subprocess.call(lab_command(root, extra), cwd=root)
