@@ -136,7 +136,10 @@ class _Tripwire(TorchFunctionMode):
 
 
 def learner(part: str, fn, *args):
-    """Call the learner's function under the tripwire: a ready-made recurrent op fails the part."""
+    """Call the learner's function under the tripwire: a ready-made recurrent op fails the part. When grading,
+    `fn` runs in the sandbox (grader.remote), and the tripwire is set there."""
+    if hasattr(fn, "under_tripwire"):
+        return fn.under_tripwire(part, *args)
     with _Tripwire(part):
         return fn(*args)
 

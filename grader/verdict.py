@@ -1,0 +1,271 @@
+"""Grade one notebook-submission: the learner's cells run in a sandbox, the verdicts are computed here.
+
+1. The learner's code cells run in a confined child process (grader.sandbox), in grading mode. Test cells are
+   never taken from the submission: an edited, deleted, reordered or duplicated test cell changes nothing.
+   Locked cells are taken from the course's source, as nbgrader does.
+2. Each test cell of the course's source (hidden tests included) runs in this process, with the learner's
+   names bound to stand-ins that call the real code in the sandbox (grader.remote). Patching numpy, torch,
+   builtins or the checks inside the submission cannot reach this process.
+3. A test cell scores its points when it runs without an error, 0 otherwise, with a message in plain words.
+When the child dies, runs out of time or memory, the part being graded scores 0 and a fresh child (with the
+cells that worked) grades the rest, up to Limits.restarts times.
+"""
+
+import ast
+import contextlib
+import copy
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader.course import GraderError, read_notebook
+from grader.remote import Session
+from grader.sandbox import Limits, Sandbox, SandboxFailure
+
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+
+
+@dataclass
+class Part:
+    """One graded part (a test cell): what it checks, its points, and what happened."""
+
+    grade_id: str
+    what: str
+    max_score: float
+    score: float = 0.0
+    message: str = ""
+    output: str = ""
+
+
+@dataclass
+class Verdict:
+    student: str
+    assignment: str
+    status: str = "graded"
+    parts: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # what went wrong outside the test cells, in plain words
+    seconds: float = 0.0
+    confined: bool = False
+
+    @property
+    def score(self) -> float:
+        return sum(p.score for p in self.parts)
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.max_score for p in self.parts)
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_test(cell) -> bool:
+    return bool(_meta(cell).get("grade")) and not _meta(cell).get("solution")
+
+
+def parts_of(source_nb) -> list[Part]:
+    """The graded parts of the course's notebook, with the first line of each test's docstring as `what`."""
+    parts = []
+    for cell in source_nb.cells:
+        if cell.cell_type == "code" and is_test(cell):
+            doc = ast.get_docstring(ast.parse(cell.source)) or _meta(cell)["grade_id"]
+            parts.append(Part(_meta(cell)["grade_id"], doc.splitlines()[0], float(_meta(cell).get("points", 0))))
+    return parts
+
+
+def learner_cells(source_nb, submitted_nb) -> list[tuple[str, str]]:
+    """(name, source) of the code cells to run: the submission's, minus anything that is or claims to be a test,
+    with locked cells restored from the course's source."""
+    source = {_meta(c)["grade_id"]: c for c in source_nb.cells if _meta(c).get("grade_id")}
+    cells = []
+    for k, cell in enumerate(submitted_nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        gid = _meta(cell).get("grade_id")
+        original = source.get(gid)
+        if is_test(cell) or (original is not None and is_test(original)) or "### BEGIN HIDDEN TESTS" in cell.source:
+            continue
+        if original is not None and _meta(original).get("locked") and not _meta(original).get("solution"):
+            cell = original
+        cells.append((gid or f"{k + 1}", cell.source))
+    return cells
+
+
+def _imports(source_nb) -> str:
+    """The source notebook's imports from the grader package (its test cells' check functions)."""
+    lines = []
+    for cell in source_nb.cells:
+        if cell.cell_type == "code" and not is_test(cell):
+            with contextlib.suppress(SyntaxError):
+                for node in ast.parse(cell.source).body:
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("grader."):
+                        lines.append(ast.unparse(node))
+    return "\n".join(lines)
+
+
+def _names(code) -> set:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names(const)
+    return names
+
+
+class _Run:
+    """The sandbox of one submission, restarted (replaying the cells that worked) after a failure."""
+
+    def __init__(self, folder: Path, cells: list, limits: Limits, threads: int | None, verdict: Verdict):
+        self.folder, self.cells, self.limits, self.threads, self.verdict = folder, cells, limits, threads, verdict
+        self.sandbox, self.restarts, self.skip, self.outputs = None, -1, set(), {}
+
+    def session(self) -> Session | None:
+        """A live sandbox with every cell run, or None when the restarts are used up."""
+        while self.sandbox is None or self.sandbox.process.poll() is not None:
+            if self.restarts >= self.limits.restarts:
+                return None
+            self.restarts += 1
+            self.sandbox = Sandbox(self.folder, self.limits, self.threads)
+            self.verdict.confined = self.sandbox.confined
+            for name, source in self.cells:
+                if name in self.skip:
+                    continue
+                self.sandbox.deadline = time.monotonic() + self.limits.cell_seconds
+                try:
+                    answer, _ = self.sandbox.request({"op": "cell", "source": source, "name": name})
+                except SandboxFailure as e:
+                    self.skip.add(name)
+                    self.verdict.problems.append(f"cell {name} was stopped: {e}; it is skipped from here on")
+                    break
+                if self.restarts == 0:
+                    self.outputs[name] = answer
+        return Session(self.sandbox)
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+
+
+def grade(source_path: Path, submitted_path: Path, student: str, assignment: str, limits: Limits = Limits(),
+          threads: int | None = None) -> tuple[Verdict, nbformat.NotebookNode | None]:
+    """Grade one submission. Returns the verdict and the autograded notebook (None when nothing could run)."""
+    start = time.perf_counter()
+    source_nb = nbformat.read(source_path, as_version=4)
+    verdict = Verdict(student, assignment, parts=parts_of(source_nb))
+    try:
+        if not submitted_path.parent.exists():
+            raise GraderError("not submitted")
+        if not submitted_path.exists():
+            found = ", ".join(sorted(p.name for p in submitted_path.parent.iterdir())) or "nothing"
+            raise GraderError(f"expected a file named {submitted_path.name}, found {found}; rename it and hand it "
+                              "in again")
+        submitted_nb = read_notebook(submitted_path)
+    except GraderError as e:
+        verdict.status = str(e).replace(str(submitted_path.parent) + "/", "")
+        for part in verdict.parts:
+            part.message = verdict.status
+        verdict.seconds = time.perf_counter() - start
+        return verdict, None
+    run = _Run(submitted_path.parent, learner_cells(source_nb, submitted_nb), limits, threads, verdict)
+    try:
+        tests = {_meta(c)["grade_id"]: c.source for c in source_nb.cells if c.cell_type == "code" and is_test(c)}
+        for part in verdict.parts:
+            _grade_part(part, tests[part.grade_id], _imports(source_nb), run, limits)
+    finally:
+        run.close()
+    verdict.seconds = time.perf_counter() - start
+    return verdict, autograded_notebook(source_nb, submitted_nb, verdict, run.outputs)
+
+
+def _grade_part(part: Part, test_source: str, imports: str, run: _Run, limits: Limits) -> None:
+    session = run.session()
+    if session is None:
+        part.message = (f"not graded: the notebook's process failed {limits.restarts + 1} times "
+                        "(see the problems above)")
+        return
+    namespace = {"__name__": "__test__"}
+    exec(imports, namespace)
+    code = compile(test_source, f"<test {part.grade_id}>", "exec")
+    missing = []
+    session.sandbox.deadline = time.monotonic() + limits.cell_seconds
+    out = io.StringIO()
+    try:
+        for name in sorted(_names(code) - set(namespace) - set(dir(__builtins__))):
+            try:
+                namespace[name] = session.lookup(name)
+            except KeyError:
+                missing.append(name)
+        with contextlib.redirect_stdout(out):
+            exec(code, namespace)
+        part.score = part.max_score
+    except SandboxFailure as e:
+        part.message = f"stopped: {e}"
+        run.verdict.problems.append(f"{part.grade_id} was stopped: {e}")
+    except NameError as e:
+        name = getattr(e, "name", None) or str(e)
+        part.message = (f"{name} is not defined in your notebook: keep the function's name as given and run its "
+                        "cell (was the cell deleted or the function renamed?)" if name in missing else _explain(e))
+    except BaseException as e:  # a check's AssertionError, or the learner's own exception
+        if run.sandbox is not None and run.sandbox.process.poll() is not None and isinstance(e, Exception):
+            part.message = "stopped: the notebook's process ended while this part was checked"
+        else:
+            part.message = _explain(e)
+    part.output = out.getvalue()[-5000:]
+
+
+def _explain(e: BaseException) -> str:
+    where = getattr(e, "learner_where", "")
+    if isinstance(e, AssertionError) and not where:
+        return str(e)
+    text = f"your code raised {type(e).__name__}: {e}" if where else f"{type(e).__name__}: {e}"
+    return text + (f"\n  where: {where}" if where else "")
+
+
+def autograded_notebook(source_nb, submitted_nb, verdict: Verdict, outputs: dict) -> nbformat.NotebookNode:
+    """The notebook nbgrader's feedback and Formgrader read: the course's cells in order, the learner's answers
+    in the solution cells (with what they printed), and each test cell's verdict as its output."""
+    nb = copy.deepcopy(source_nb)
+    answers = {_meta(c).get("grade_id"): c for c in submitted_nb.cells if _meta(c).get("solution")}
+    parts = {p.grade_id: p for p in verdict.parts}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        gid = _meta(cell).get("grade_id")
+        cell.outputs, cell.execution_count = [], None
+        if _meta(cell).get("solution") and gid in answers:
+            cell.source = answers[gid].source
+        if gid in parts:
+            p = parts[gid]
+            if p.output:
+                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=p.output))
+            if p.score < p.max_score:
+                ename = "Failed" if not p.message.startswith(("your code raised", "stopped")) else "Error"
+                cell.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=p.message,
+                                                           traceback=[f"{ename}: {p.message}"]))
+        elif gid in outputs or str(gid) in outputs:
+            answer = outputs.get(gid) or {}
+            if answer.get("output"):
+                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=answer["output"]))
+            if answer.get("error"):
+                err = answer["error"]
+                cell.outputs.append(nbformat.v4.new_output("error", ename=err["type"], evalue=err["message"],
+                                                           traceback=[err["where"], f"{err['type']}: {err['message']}"]))
+    return nb
+
+
+def feedback_text(verdict: Verdict) -> str:
+    """Plain-text feedback: the score, any problems, then per part what was checked, the points and why."""
+    lines = [f"{verdict.assignment} for {verdict.student}: {verdict.score:g} / {verdict.max_score:g} points."]
+    if verdict.status != "graded":
+        lines.append(f"Not graded: {verdict.status}.")
+    lines += [f"Problem: {p}" for p in verdict.problems]
+    for p in verdict.parts:
+        mark = "PASS" if p.score == p.max_score else "FAIL"
+        lines.append(f"\n[{mark}] {p.grade_id}: {p.score:g} / {p.max_score:g} - {p.what}")
+        if p.message and mark == "FAIL":
+            lines += ["    " + line for line in p.message.splitlines()]
+    return "\n".join(lines) + "\n"
