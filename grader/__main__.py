@@ -40,23 +40,27 @@ def cmd_release(args) -> int:
     return 0
 
 
-def _grade(root: Path) -> int:
+def _grade(root: Path, args) -> int:
     from grader.classroom import grade_class, table
+    from grader.sandbox import Limits
 
     start = time.perf_counter()
-    results = grade_class(root)
+    limits = Limits(cell_seconds=args.cell_timeout, memory_bytes=int(args.memory * 2**30))
+    results = grade_class(root, workers=args.workers, limits=limits)
     print(table(results))
     graded = [r for r in results if r.status == "graded"]
-    print(f"\n{len(results)} notebook-submissions in {time.perf_counter() - start:.1f} s "
-          f"(autograde + feedback per graded submission: "
-          f"{sum(r.seconds for r in graded) / max(len(graded), 1):.1f} s on average)")
+    sandbox = ("on (Landlock: the notebooks cannot read solutions, hidden tests or the gradebook)"
+               if all(r.confined for r in graded) else "OFF: this kernel has no Landlock; submissions can read files")
+    print(f"\n{len(results)} notebook-submissions in {time.perf_counter() - start:.1f} s with {args.workers} "
+          f"worker(s) (grading per submission: {sum(r.seconds for r in graded) / max(len(graded), 1):.1f} s on "
+          f"average)\nsandbox   {sandbox}")
     print(f"gradebook {root / 'gradebook.db'}\ngrades    {root / 'grades.csv'} and {root / 'parts.csv'}\n"
           f"feedback  {root / 'feedback'}/<student>/<assignment>/")
     return 0
 
 
 def cmd_grade(args) -> int:
-    return _grade(Path(args.course_dir).resolve())
+    return _grade(Path(args.course_dir).resolve(), args)
 
 
 def cmd_demo(args) -> int:
@@ -64,15 +68,21 @@ def cmd_demo(args) -> int:
     from grader.submissions import write_sample_class
 
     root = new_workspace(Path(args.workspace))
-    students = write_sample_class(root / "submitted")
+    students = write_sample_class(root / "submitted", args.copies)
     print(f"sample class of {len(students)} in {root}: {', '.join(students)}")
-    return _grade(root)
+    return _grade(root, args)
 
 
 def cmd_lab(args) -> int:
     from grader.lab import lab
 
     return lab(args.course_dir, args.jupyter_args)
+
+
+def _grading_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell and per test (default 120)")
+    p.add_argument("--memory", type=float, default=4.0, help="GiB a submission may use (default 4)")
 
 
 def main(argv=None) -> int:
@@ -87,9 +97,12 @@ def main(argv=None) -> int:
     p.set_defaults(run=cmd_release)
     p = sub.add_parser("grade", help="grade a class folder in nbgrader's layout")
     p.add_argument("course_dir", type=Path)
+    _grading_options(p)
     p.set_defaults(run=cmd_grade)
     p = sub.add_parser("demo", help="grade the bundled sample class (the main job)")
     p.add_argument("--workspace", type=Path, default=REPO / "build" / "sample_class")
+    p.add_argument("--copies", type=int, default=1, help="repeat the 3 sample students (7 copies: a class of 21)")
+    _grading_options(p)
     p.set_defaults(run=cmd_demo)
     p = sub.add_parser("lab", help="start JupyterLab on the course (or on a class folder) with nbgrader's extensions")
     p.add_argument("course_dir", type=Path, nargs="?", help="a graded class folder (default: the repository)")

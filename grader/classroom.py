@@ -6,13 +6,20 @@ is not a readable notebook (0 points, with the reason in `status` and in its fee
 """
 
 import csv
-import time
+import multiprocessing
+import os
+import shutil
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import GraderError, api, assignments, read_notebook, use_current_solutions
+import nbformat
+
+from grader.course import GraderError, api, assignments, run, use_current_solutions
 from grader.release import generate
+from grader.sandbox import DEFAULT_LIMITS, Limits
+from grader.verdict import Verdict, feedback_text, grade
 
 # nbgrader's gradebook triggers SQLAlchemy "not in session" warnings on every autograde; they are harmless.
 warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -27,52 +34,49 @@ class Result:
     max_score: float = 0.0
     parts: dict = field(default_factory=dict)  # grade_id -> (score, max_score)
     seconds: float = 0.0
+    problems: list = field(default_factory=list)
+    confined: bool = False
+
+    @classmethod
+    def of(cls, v: Verdict) -> "Result":
+        return cls(v.student, v.assignment, v.status, v.score, v.max_score,
+                   {p.grade_id: (p.score, p.max_score) for p in v.parts}, v.seconds, v.problems, v.confined)
 
 
-def _max_scores(nbgrader, assignment: str) -> dict:
+def grade_one(root: Path, student: str, assignment: str, limits: Limits = DEFAULT_LIMITS,
+              threads: int | None = None) -> Verdict:
+    """Grade one submission in its sandbox; write its autograded notebook. Touches no shared file, so that
+    several can run at once (the caller writes the gradebook)."""
+    root = Path(root)
+    name = f"{assignment}.ipynb"
+    verdict, nb = grade(root / "solutions" / assignment / name, root / "submitted" / student / assignment / name,
+                        student, assignment, limits, threads)
+    autograded = root / "autograded" / student / assignment
+    shutil.rmtree(autograded, ignore_errors=True)
+    if nb is not None:
+        autograded.mkdir(parents=True)
+        nbformat.write(nb, autograded / name)
+    return verdict
+
+
+def _record(nbgrader, root: Path, verdict: Verdict) -> None:
+    """Write one verdict to the gradebook, as nbgrader's autograde would (scores of the test cells), and its
+    feedback: nbgrader's HTML (hidden tests cleared) and feedback.txt, one paragraph per part."""
+    a, s = verdict.assignment, verdict.student
+    folder = root / "feedback" / s / a
+    shutil.rmtree(folder, ignore_errors=True)
+    if verdict.status == "not submitted":
+        return
     with nbgrader.gradebook as gb:
-        nb = gb.find_notebook(assignment, assignment)
-        return {cell.name: cell.max_score for cell in nb.grade_cells}
-
-
-def _read_scores(nbgrader, result: Result) -> None:
-    with nbgrader.gradebook as gb:
-        nb = gb.find_submission_notebook(result.assignment, result.assignment, result.student)
-        result.parts = {g.name: (g.score, g.max_score) for g in nb.grades}
-        result.score, result.max_score = nb.score, nb.max_score
-
-
-def _note(root: Path, result: Result) -> None:
-    """A plain-text feedback file for a submission that could not be autograded."""
-    folder = root / "feedback" / result.student / result.assignment
+        gb.update_or_create_submission(a, s)
+        for part in verdict.parts:
+            grade = gb.find_grade(part.grade_id, a, a, s)
+            grade.auto_score, grade.needs_manual_grade = part.score, grade.manual_score is not None
+        gb.db.commit()
+    if (root / "autograded" / s / a).exists():
+        run(nbgrader.generate_feedback(a, s), f"generate_feedback for {s}/{a}")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "feedback.txt").write_text(
-        f"{result.assignment} for {result.student}: 0 / {result.max_score:g} points.\n{result.status}\n")
-
-
-def grade_one(nbgrader, root: Path, student: str, assignment: str, max_scores: dict) -> Result:
-    result = Result(student, assignment, max_score=sum(max_scores.values()),
-                    parts={k: (0.0, v) for k, v in max_scores.items()})
-    start = time.perf_counter()
-    path = root / "submitted" / student / assignment / f"{assignment}.ipynb"
-    try:
-        if not path.parent.exists():
-            raise GraderError("not submitted")
-        if not path.exists():
-            found = ", ".join(p.name for p in path.parent.iterdir()) or "nothing"
-            raise GraderError(f"expected {path.name}, found {found}")
-        read_notebook(path)
-        outcome = nbgrader.autograde(assignment, student)
-        if not outcome["success"]:
-            details = (outcome.get("error") or outcome.get("log") or "no details").strip().splitlines()
-            raise GraderError("autograde failed: " + details[-1])
-        _read_scores(nbgrader, result)
-        nbgrader.generate_feedback(assignment, student)
-    except GraderError as e:
-        result.status = str(e).replace(str(root) + "/", "")
-        _note(root, result)
-    result.seconds = time.perf_counter() - start
-    return result
+    (folder / "feedback.txt").write_text(feedback_text(verdict))
 
 
 def read_roster(root: Path) -> dict[str, dict]:
@@ -89,8 +93,9 @@ def read_roster(root: Path) -> dict[str, dict]:
     return {row["id"]: {k: row[k] for k in fields if row.get(k)} for row in rows}
 
 
-def grade_class(root: Path) -> list[Result]:
-    """Generate, add students, autograde, write feedback and grades; return one Result per submission."""
+def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS) -> list[Result]:
+    """Generate, add students, grade every submission (in `workers` processes at once), record the grades in
+    the gradebook (one writer), write feedback, grades.csv and parts.csv; return one Result per submission."""
     root = Path(root).resolve()
     submitted = root / "submitted"
     if not submitted.is_dir():
@@ -98,18 +103,31 @@ def grade_class(root: Path) -> list[Result]:
     students = sorted(p.name for p in submitted.iterdir() if p.is_dir())
     if not students:
         raise GraderError(f"{submitted} holds no student folders")
+    if workers < 1:
+        raise GraderError(f"workers must be at least 1, got {workers}")
     generate(use_current_solutions(root))
     nbgrader = api(root)
     roster = read_roster(root)
     with nbgrader.gradebook as gb:
         for student in students:
             gb.update_or_create_student(student, **roster.get(student, {}))
+    jobs = [(root, s, a, limits, threads_per_worker(workers)) for a in assignments() for s in students]
+    if workers == 1:
+        verdicts = [grade_one(*job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            verdicts = list(pool.map(grade_one, *zip(*jobs, strict=True)))
     results = []
-    for assignment in assignments():
-        max_scores = _max_scores(nbgrader, assignment)
-        results += [grade_one(nbgrader, root, s, assignment, max_scores) for s in students]
+    for verdict in verdicts:
+        _record(nbgrader, root, verdict)
+        results.append(Result.of(verdict))
     write_csv(results, root)
     return results
+
+
+def threads_per_worker(workers: int) -> int | None:
+    """Each sandbox's torch threads: the cores shared among the workers (None: torch's default, when serial)."""
+    return None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
 
 
 def write_csv(results: list[Result], root: Path) -> None:

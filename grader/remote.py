@@ -45,10 +45,13 @@ class Session:
         answer, buffers = self.sandbox.request(header, encoder.buffers)
         decoder = wire.Decoder(buffers, device(), from_ref=self._remote)
         value = self._value(answer, buffers, decoder)
-        new_args, new_kwargs, new_tensors = wire.Decoder(buffers, device(), from_ref=self._remote).decode(answer["after"])
-        _merge([list(args), kwargs], [new_args, new_kwargs])
-        for old, new in zip(encoder.tensors, new_tensors, strict=False):  # also those given in a generator
+        after = wire.Decoder(buffers, device(), from_ref=self._remote).decode(answer["after"])
+        new_args, new_kwargs, new_tensors = after
+        for old, new in zip(encoder.tensors, new_tensors, strict=False):  # changed in place, even in a generator
             _merge(old, new)
+        _merge([list(args), kwargs], [new_args, new_kwargs])  # then entries replaced in dicts and lists
+        if answer.get("same_as") is not None and 0 <= answer["same_as"] < len(args):
+            return args[answer["same_as"]]  # the function returned an argument it changed in place
         outputs = [t for t in decoder.tensors if t.requires_grad]
         inputs = [t for t in encoder.tensors if t.requires_grad]
         if "call" not in answer or not torch.is_grad_enabled():

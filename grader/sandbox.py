@@ -41,6 +41,9 @@ class Limits:
     restarts: int = 3
 
 
+DEFAULT_LIMITS = Limits()
+
+
 class SandboxFailure(BaseException):  # noqa: N818 (these are outcomes, not program errors)
     """The sandboxed process could not finish a request; the message says why in plain words."""
 
@@ -283,7 +286,7 @@ class _Child:
             after = None if also is None else encoder.encode(also)
         except Exception as e:
             return {"error": {"type": "TypeError", "message": f"the value cannot be checked: {e}", "where": ""}}, []
-        self.last = encoder.tensors[:n]
+        self.last, self.value = encoder.tensors[:n], value
         return {"value": node, "after": after}, encoder.buffers
 
     def call(self, header: dict, buffers: list) -> tuple[dict, list]:
@@ -304,6 +307,7 @@ class _Child:
 
         answer, data = self.guarded(compute, also=[args, kwargs, decoder.tensors])
         if "error" not in answer:
+            answer["same_as"] = next((i for i, a in enumerate(args) if a is self.value), None)
             outputs = [t for t in self.last if t.requires_grad]
             if outputs and inputs:
                 answer["call"] = len(self.calls)

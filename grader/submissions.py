@@ -87,14 +87,18 @@ def write_roster(root: Path, students) -> None:
     (Path(root) / "students.csv").write_text("\n".join(lines) + "\n")
 
 
-def write_sample_class(submitted: Path) -> list[str]:
+def write_sample_class(submitted: Path, copies: int = 1) -> list[str]:
     """Write the sample class in nbgrader's layout submitted/<student>/<assignment>/<assignment>.ipynb, and its
-    roster (students.csv, for the names Formgrader shows) beside submitted/."""
-    write_roster(Path(submitted).parent, SAMPLE_CLASS)
-    for student, work in SAMPLE_CLASS.items():
+    roster (students.csv, for the names Formgrader shows) beside submitted/. copies > 1 repeats the three
+    students (kim_minji_2, ...) to make a class large enough to time grading at scale."""
+    students = {}
+    for k in range(1, copies + 1):
+        students.update({student if k == 1 else f"{student}_{k}": work for student, work in SAMPLE_CLASS.items()})
+    write_roster(Path(submitted).parent, students)
+    for student, work in students.items():
         for assignment, edits in work.items():
             folder = Path(submitted) / student / assignment
             folder.mkdir(parents=True, exist_ok=True)
             nb = build(assignment, edits or {}, answered=edits is not None)
             nbformat.write(nb, folder / f"{assignment}.ipynb")
-    return list(SAMPLE_CLASS)
+    return list(students)

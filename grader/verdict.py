@@ -24,7 +24,7 @@ import nbformat
 
 from grader.course import GraderError, read_notebook
 from grader.remote import Session
-from grader.sandbox import Limits, Sandbox, SandboxFailure
+from grader.sandbox import DEFAULT_LIMITS, OUTPUT_KEPT, Limits, Sandbox, SandboxFailure
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 
@@ -78,9 +78,9 @@ def parts_of(source_nb) -> list[Part]:
     return parts
 
 
-def learner_cells(source_nb, submitted_nb) -> list[tuple[str, str]]:
-    """(name, source) of the code cells to run: the submission's, minus anything that is or claims to be a test,
-    with locked cells restored from the course's source."""
+def learner_cells(source_nb, submitted_nb) -> list[tuple[str, str, bool]]:
+    """(name, source, is an answer cell) of the code cells to run: the submission's, minus anything that is or
+    claims to be a test, with locked cells restored from the course's source."""
     source = {_meta(c)["grade_id"]: c for c in source_nb.cells if _meta(c).get("grade_id")}
     cells = []
     for k, cell in enumerate(submitted_nb.cells):
@@ -92,7 +92,8 @@ def learner_cells(source_nb, submitted_nb) -> list[tuple[str, str]]:
             continue
         if original is not None and _meta(original).get("locked") and not _meta(original).get("solution"):
             cell = original
-        cells.append((gid or f"{k + 1}", cell.source))
+        answer = bool(original is not None and _meta(original).get("solution"))
+        cells.append((gid or f"{k + 1}", cell.source, answer))
     return cells
 
 
@@ -131,7 +132,7 @@ class _Run:
             self.restarts += 1
             self.sandbox = Sandbox(self.folder, self.limits, self.threads)
             self.verdict.confined = self.sandbox.confined
-            for name, source in self.cells:
+            for name, source, answer_cell in self.cells:
                 if name in self.skip:
                     continue
                 self.sandbox.deadline = time.monotonic() + self.limits.cell_seconds
@@ -143,14 +144,28 @@ class _Run:
                     break
                 if self.restarts == 0:
                     self.outputs[name] = answer
+                    self._note(name, answer, answer_cell)
         return Session(self.sandbox)
 
+    def _note(self, name: str, answer: dict, answer_cell: bool) -> None:
+        """Problems worth a line in the feedback: an answer cell that fails to run, floods of output."""
+        error = answer.get("error")
+        if answer_cell and error:
+            where = f" ({error['where']})" if error["where"] else ""
+            self.verdict.problems.append(f"your cell {name} raised {error['type']}: {error['message']}{where}")
+        if answer.get("printed", 0) > OUTPUT_KEPT:
+            self.verdict.problems.append(f"cell {name} printed {answer['printed']:,} characters; the first "
+                                         f"{OUTPUT_KEPT:,} are kept")
+
     def close(self) -> None:
+        if self.sandbox is not None and self.sandbox.printed > OUTPUT_KEPT:
+            self.verdict.problems.append(f"the notebook wrote {self.sandbox.printed:,} bytes straight to its "
+                                         "output; they were discarded")
         if self.sandbox is not None:
             self.sandbox.close()
 
 
-def grade(source_path: Path, submitted_path: Path, student: str, assignment: str, limits: Limits = Limits(),
+def grade(source_path: Path, submitted_path: Path, student: str, assignment: str, limits: Limits = DEFAULT_LIMITS,
           threads: int | None = None) -> tuple[Verdict, nbformat.NotebookNode | None]:
     """Grade one submission. Returns the verdict and the autograded notebook (None when nothing could run)."""
     start = time.perf_counter()
@@ -252,8 +267,9 @@ def autograded_notebook(source_nb, submitted_nb, verdict: Verdict, outputs: dict
                 cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=answer["output"]))
             if answer.get("error"):
                 err = answer["error"]
+                trace = [err["where"], f"{err['type']}: {err['message']}"]
                 cell.outputs.append(nbformat.v4.new_output("error", ename=err["type"], evalue=err["message"],
-                                                           traceback=[err["where"], f"{err['type']}: {err['message']}"]))
+                                                           traceback=trace))
     return nb
 
 

@@ -78,7 +78,8 @@ class Encoder:
         if isinstance(x, np.random.Generator) and type(x.bit_generator) is np.random.PCG64:
             return {"t": "rng", "state": x.bit_generator.state}
         if type(x).__name__ in MODULES and type(x) is getattr(torch.nn, type(x).__name__):
-            return {"t": "module", "cls": type(x).__name__, "init": {a: getattr(x, a) for a in MODULES[type(x).__name__]},
+            init = {a: getattr(x, a) for a in MODULES[type(x).__name__]}
+            return {"t": "module", "cls": type(x).__name__, "init": init,
                     "params": {name: self.encode(p) for name, p in x.named_parameters()}}
         ref = self.as_ref(x) if self.as_ref else None
         if ref is None:
