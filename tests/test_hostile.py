@@ -83,7 +83,8 @@ def _tampered_tests(nb, how: str):
     elif how == "deleted":
         nb.cells = [c for c in nb.cells if c not in tests]
     else:
-        nb.cells = list(reversed(nb.cells)) + [nbformat.from_dict(json.loads(json.dumps(c))) for c in tests]
+        copies = [nbformat.from_dict({**json.loads(json.dumps(c)), "id": f"copy-{k}"}) for k, c in enumerate(tests)]
+        nb.cells = list(reversed(nb.cells)) + copies
     return nb
 
 
@@ -162,7 +163,7 @@ def test_course_files_cannot_be_read_or_written_and_the_grader_cannot_be_signall
 
 
 @pytest.mark.parametrize(("name", "words"), [("invalid_json", "not a readable notebook"),
-                                             ("not_a_notebook", "not a valid notebook"),
+                                             ("not_a_notebook", "missing a key: cells"),
                                              ("wrong_file_name", "expected a file named 01_rnn.ipynb")])
 def test_an_unreadable_submission_scores_zero_with_a_reason(hostile_class, name, words):
     root, results = hostile_class
