@@ -43,6 +43,7 @@ class Session:
         header = {"op": "call", "ref": ref, "args": encoder.encode(list(args)), "kwargs": encoder.encode(kwargs),
                   "tripwire": tripwire, "grad_enabled": torch.is_grad_enabled()}
         answer, buffers = self.sandbox.request(header, encoder.buffers)
+        self.products = answer.get("products") if isinstance(answer.get("products"), int) else 0
         decoder = wire.Decoder(buffers, device(), from_ref=self._remote)
         value = self._value(answer, buffers, decoder)
         after = wire.Decoder(buffers, device(), from_ref=self._remote).decode(answer["after"])
@@ -99,9 +100,11 @@ class RemoteCallable(Remote):
     def __call__(self, *args, **kwargs):
         return self._session.call(self._ref.id, args, kwargs)
 
-    def under_tripwire(self, part: str, *args):
-        """Call it with torch's ready-made recurrent ops forbidden (see grader.checks.learner)."""
-        return self._session.call(self._ref.id, args, {}, tripwire=part)
+    def under_tripwire(self, part: str, *args) -> tuple:
+        """Call it with torch's ready-made recurrent ops forbidden; return the result and the number of matrix
+        products the call made (see grader.checks.learner_counted)."""
+        result = self._session.call(self._ref.id, args, {}, tripwire=part)
+        return result, self._session.products
 
     @property
     def __globals__(self):

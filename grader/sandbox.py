@@ -306,6 +306,7 @@ class _Child:
                 return fn(*args, **kwargs)
 
         answer, data = self.guarded(compute, also=[args, kwargs, decoder.tensors])
+        answer["products"] = getattr(guard, "products", None)
         if "error" not in answer:
             answer["same_as"] = next((i for i, a in enumerate(args) if a is self.value), None)
             outputs = [t for t in self.last if t.requires_grad]
@@ -341,8 +342,10 @@ def main(read_fd: int, write_fd: int) -> None:
     import grader.checks.gru  # noqa: F401
     import grader.checks.lstm  # noqa: F401
     import grader.checks.rnn  # noqa: F401
+    import grader.checks.speed  # noqa: F401
     import rnncourse  # noqa: F401
     import rnncourse.language  # noqa: F401
+    import rnncourse.speed  # noqa: F401
     import rnncourse.train  # noqa: F401
 
     if header["confine"]:

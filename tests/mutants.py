@@ -323,5 +323,40 @@ BILSTM_05 = {
         {CLASSIFIER}, "these are the logits"),
 }
 
+FUSED, STEP, PRECOMPUTED = "test_lstm_layer_fused", "test_lstm_step", "test_lstm_layer_precomputed"
+
+SPEED_06 = {
+    "fused_layer_sigmoid_for_g": (
+        {"lstm_layer_fused": [("torch.sigmoid(a_i) * torch.tanh(a_g)", "torch.sigmoid(a_i) * torch.sigmoid(a_g)")]},
+        {FUSED}, "outputs (h_t at every step) is wrong"),
+    # the step (the precomputed layer calls it)
+    "step_blocks_in_order_i_f_o_g": (
+        {"lstm_step": [("a_i, a_f, a_g, a_o = a.chunk", "a_i, a_f, a_o, a_g = a.chunk")]},
+        {STEP, PRECOMPUTED}, "order i, f, o, g"),
+    "step_sigmoid_for_g": (
+        {"lstm_step": [("torch.sigmoid(a_i) * torch.tanh(a_g)", "torch.sigmoid(a_i) * torch.sigmoid(a_g)")]},
+        {STEP, PRECOMPUTED}, "sigmoid used where g_t"),
+    "step_without_tanh_of_c": (
+        {"lstm_step": [("h_t = torch.sigmoid(a_o) * torch.tanh(c_t)", "h_t = torch.sigmoid(a_o) * c_t")]},
+        {STEP, PRECOMPUTED}, "tanh(c_t) is missing"),
+    "step_detaches_its_outputs": (
+        {"lstm_step": [("return h_t, c_t", "return h_t.detach(), c_t.detach()")]},
+        {STEP, PRECOMPUTED}, "carry no gradient"),
+    # the layer
+    "precomputed_projection_inside_the_loop": (
+        {"lstm_layer_precomputed": [("    for gx_t in gx.unbind(dim=1):  # not gx[:, t]: see above\n"
+                                     "        h_t, c_t = step(gx_t, h_t, c_t, V)",
+                                     "    for t in range(T):\n"
+                                     "        h_t, c_t = step(x[:, t] @ W.T + b, h_t, c_t, V)")]},
+        {PRECOMPUTED}, "matrix products for T = 6 steps"),
+    "precomputed_bias_added_twice": (
+        {"lstm_layer_precomputed": [("step(gx_t, h_t, c_t, V)", "step(gx_t + b, h_t, c_t, V)")]},
+        {PRECOMPUTED}, "the bias b is added twice"),
+    "precomputed_state_never_advances": (
+        {"lstm_layer_precomputed": [("        h_t, c_t = step(gx_t, h_t, c_t, V)\n        outputs.append(h_t)",
+                                     "        h, c = step(gx_t, h_t, c_t, V)\n        outputs.append(h)")]},
+        {PRECOMPUTED}, "carry h_t and c_t on to the next step"),
+}
+
 MUTANTS = {"01_rnn": RNN_01, "02_vanishing_gradients": GRADIENTS_02, "03_lstm": LSTM_03, "04_gru": GRU_04,
-           "05_bilstm": BILSTM_05}
+           "05_bilstm": BILSTM_05, "06_lstm_speed": SPEED_06}

@@ -166,10 +166,11 @@ def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4
 
 
 @depends_on(lstm_cell_fused=check_lstm_cell_fused)
-def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int = 3, H: int = 4):
+def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int = 3, H: int = 4,
+                     name: str = "lstm_layer"):
     """Forward and gradients against torch.nn.LSTM in float64; forward again in float32, whose tolerance
-    depends on the device (cuDNN's TF32 on a GPU)."""
-    expect_callable(lstm_layer, "lstm_layer")
+    depends on the device (cuDNN's TF32 on a GPU). `name` is the function's name in the notebook."""
+    expect_callable(lstm_layer, name)
     rng = np.random.default_rng(seed)
     p = make_gate_params(D, H, rng)
     W, V, b = fuse(p, GATES)
@@ -183,23 +184,30 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
     want_grads = {"W": lstm.weight_ih_l0.grad, "V": lstm.weight_hh_l0.grad, "b": lstm.bias_ih_l0.grad,
                   "x": x_ref.grad}
 
-    args = {name: as_tensor(value, requires_grad=True) for name, value in (("x", x), ("W", W), ("V", V), ("b", b))}
-    result = learner("lstm_layer", lstm_layer, args["x"], (as_tensor(h0), as_tensor(c0)),
+    args = {k: as_tensor(v, requires_grad=True) for k, v in (("x", x), ("W", W), ("V", V), ("b", b))}
+    result = learner(name, lstm_layer, args["x"], (as_tensor(h0), as_tensor(c0)),
                      args["W"], args["V"], args["b"])
     if (not isinstance(result, tuple) or len(result) != 2 or not isinstance(result[1], tuple)
             or len(result[1]) != 2):
-        fail("lstm_layer must return (outputs, (h_T, c_T))")
+        fail(f"{name} must return (outputs, (h_T, c_T))")
     got_out, (got_h, got_c) = result
+    with torch.no_grad():
+        state0 = (as_tensor(h0), as_tensor(c0))
+        twice = torch_lstm(W, V, 2 * b, cell=False)(as_tensor(x), tuple(s[None] for s in state0))[0]
+        cell = torch_lstm(W, V, b, cell=True)
+        frozen = torch.stack([cell(as_tensor(x[:, t]), state0)[0] for t in range(T)], dim=1)
     assert_close("outputs (h_t at every step)", got_out, out, FLOAT64, {
         "outputs hold the cell states c_t; they must be the hidden states h_t": _c_sequence(p, x, h0, c0),
+        "the bias b is added twice (once in the input projections, again in the step)": twice,
+        "every step starts from the initial state (h_0, c_0): carry h_t and c_t on to the next step": frozen,
     })
     assert_close("h_T", got_h, h_T[0])
     assert_close("c_T", got_c, c_T[0])
     loss = (got_out * as_tensor(R)).sum() + (got_h * as_tensor(r_h)).sum() + (got_c * as_tensor(r_c)).sum()
     f32 = [as_tensor(a, dtype=torch.float32) for a in (x, h0, c0, W, V, b)]
     tol = check_backward_and_float32(
-        loss, args, want_grads, lambda: learner("lstm_layer", lstm_layer, f32[0], (f32[1], f32[2]), *f32[3:])[0], out)
-    passed(f"lstm_layer matches torch.nn.LSTM forward and backward (float64), and forward in float32 "
+        loss, args, want_grads, lambda: learner(name, lstm_layer, f32[0], (f32[1], f32[2]), *f32[3:])[0], out)
+    passed(f"{name} matches torch.nn.LSTM forward and backward (float64), and forward in float32 "
            f"(rtol {tol.rtol}), on {describe()}; N={N} T={T} H={H}")
 
 
