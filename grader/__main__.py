@@ -13,6 +13,7 @@ USAGE = """examples:
   python -m grader release --check                       fail if notebooks/ is out of date
   python -m grader grade COURSE_DIR                      grade COURSE_DIR/submitted/<student>/<assignment>/
   python -m grader demo                                  the whole pipeline on the bundled sample class
+  python -m grader bench                                 time notebooks, grading and the LSTM variants
   python -m grader lab                                   JupyterLab for learners (Validate button on)
   python -m grader lab --port 8899                       ... options it does not know go to jupyter lab
   python -m grader lab build/sample_class                JupyterLab with Formgrader on a graded class
@@ -73,6 +74,14 @@ def cmd_demo(args) -> int:
     return _grade(root, args)
 
 
+def cmd_bench(args) -> int:
+    from grader.bench import bench
+
+    print(bench(args.out, tiny=args.tiny))
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
 def cmd_lab(args) -> int:
     from grader.lab import lab
 
@@ -104,6 +113,10 @@ def main(argv=None) -> int:
     p.add_argument("--copies", type=int, default=1, help="repeat the 3 sample students (7 copies: a class of 21)")
     _grading_options(p)
     p.set_defaults(run=cmd_demo)
+    p = sub.add_parser("bench", help="time every notebook, grading at scale and notebook 06's LSTM variants")
+    p.add_argument("--out", type=Path, default=REPO / "build" / "bench.md", help="the report (markdown)")
+    p.add_argument("--tiny", action="store_true", help="a quick run on tiny sizes (what the tests run)")
+    p.set_defaults(run=cmd_bench)
     p = sub.add_parser("lab", help="start JupyterLab on the course (or on a class folder) with nbgrader's extensions")
     p.add_argument("course_dir", type=Path, nargs="?", help="a graded class folder (default: the repository)")
     p.set_defaults(run=cmd_lab)

@@ -36,11 +36,13 @@ class Result:
     seconds: float = 0.0
     problems: list = field(default_factory=list)
     confined: bool = False
+    peak_mb: float = 0.0
 
     @classmethod
     def of(cls, v: Verdict) -> "Result":
         return cls(v.student, v.assignment, v.status, v.score, v.max_score,
-                   {p.grade_id: (p.score, p.max_score) for p in v.parts}, v.seconds, v.problems, v.confined)
+                   {p.grade_id: (p.score, p.max_score) for p in v.parts}, v.seconds, v.problems, v.confined,
+                   v.peak_bytes / 2**20)
 
 
 def grade_one(root: Path, student: str, assignment: str, limits: Limits = DEFAULT_LIMITS,

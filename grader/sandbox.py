@@ -108,7 +108,7 @@ class Sandbox:
         os.close(child_reads)
         os.close(child_writes)
         self._out, self._in = parent_writes, parent_reads
-        self.printed, self.tail, self.memory_killed = 0, b"", False
+        self.printed, self.tail, self.memory_killed, self.peak = 0, b"", False, 0
         threading.Thread(target=self._drain, daemon=True).start()
         threading.Thread(target=self._watch_memory, daemon=True).start()
         self.deadline = time.monotonic() + max(START_SECONDS, limits.cell_seconds)
@@ -167,7 +167,16 @@ class Sandbox:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
 
+    def peak_bytes(self) -> int:
+        """The child's peak resident memory so far (VmHWM), 0 once it has ended."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return 0
+        return next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+
     def close(self) -> None:
+        self.peak = max(self.peak, self.peak_bytes())
         self._kill()
         self.process.wait()
         for fd in (self._out, self._in):

@@ -50,7 +50,8 @@ def build(assignment: str, edits: dict[str, list[tuple[str, str]]] | None = None
 
 # The bundled sample class: a perfect student, one with typical mistakes, and one who handed in untouched notebooks.
 SAMPLE_CLASS = {
-    "kim_minji": {"01_rnn": {}, "02_vanishing_gradients": {}, "03_lstm": {}, "04_gru": {}, "05_bilstm": {}},
+    "kim_minji": {"01_rnn": {}, "02_vanishing_gradients": {}, "03_lstm": {}, "04_gru": {}, "05_bilstm": {},
+                  "06_lstm_speed": {}},
     "lee_junho": {
         "01_rnn": {
             "rnn_cell_forward": [("h_t = np.tanh(", "sigmoid = lambda a: 1 / (1 + np.exp(-a))\n    h_t = sigmoid(")],
@@ -71,10 +72,16 @@ SAMPLE_CLASS = {
         "05_bilstm": {  # the summary reads the backward direction at the last step instead of the first
             "summary": [("outputs[:, 0, H:]", "last[:, H:]")],
         },
+        "06_lstm_speed": {  # the input projection left inside the loop: right outputs, twice the products
+            "lstm_layer_precomputed": [("    for gx_t in gx.unbind(dim=1):  # not gx[:, t]: see above\n"
+                                        "        h_t, c_t = step(gx_t, h_t, c_t, V)",
+                                        "    for t in range(T):\n"
+                                        "        h_t, c_t = step(x[:, t] @ W.T + b, h_t, c_t, V)")],
+        },
     },
     # None: untouched
     "park_seoyeon": {"01_rnn": None, "02_vanishing_gradients": None, "03_lstm": None, "04_gru": None,
-                     "05_bilstm": None},
+                     "05_bilstm": None, "06_lstm_speed": None},
 }
 
 

@@ -50,6 +50,7 @@ class Verdict:
     problems: list = field(default_factory=list)  # what went wrong outside the test cells, in plain words
     seconds: float = 0.0
     confined: bool = False
+    peak_bytes: int = 0  # the largest resident memory of its sandbox
 
     @property
     def score(self) -> float:
@@ -130,6 +131,8 @@ class _Run:
             if self.restarts >= self.limits.restarts:
                 return None
             self.restarts += 1
+            if self.sandbox is not None:
+                self.verdict.peak_bytes = max(self.verdict.peak_bytes, self.sandbox.peak)
             self.sandbox = Sandbox(self.folder, self.limits, self.threads)
             self.verdict.confined = self.sandbox.confined
             for name, source, answer_cell in self.cells:
@@ -158,11 +161,12 @@ class _Run:
                                          f"{OUTPUT_KEPT:,} are kept")
 
     def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+            self.verdict.peak_bytes = max(self.verdict.peak_bytes, self.sandbox.peak)
         if self.sandbox is not None and self.sandbox.printed > OUTPUT_KEPT:
             self.verdict.problems.append(f"the notebook wrote {self.sandbox.printed:,} bytes straight to its "
                                          "output; they were discarded")
-        if self.sandbox is not None:
-            self.sandbox.close()
 
 
 def grade(source_path: Path, submitted_path: Path, student: str, assignment: str, limits: Limits = DEFAULT_LIMITS,
@@ -234,8 +238,8 @@ def _grade_part(part: Part, test_source: str, imports: str, run: _Run, limits: L
 
 def _explain(e: BaseException) -> str:
     where = getattr(e, "learner_where", "")
-    if isinstance(e, AssertionError) and not where:
-        return str(e)
+    if isinstance(e, AssertionError):  # a check's verdict, or the ready-made tripwire
+        return str(e) + (f"\n  where: {where}" if where else "")
     text = f"your code raised {type(e).__name__}: {e}" if where else f"{type(e).__name__}: {e}"
     return text + (f"\n  where: {where}" if where else "")
 

@@ -114,7 +114,8 @@ def test_grade_records_unreadable_and_misnamed_submissions_as_zero(tmp_path):
     assert (rows["good"]["score"], rows["good"]["status"]) == ("13", "graded")
     assert rows["malformed"]["score"] == "0" and "not a readable notebook" in rows["malformed"]["status"]
     assert rows["misnamed"]["score"] == "0"
-    assert rows["misnamed"]["status"] == "expected 01_rnn.ipynb, found rnn_final.ipynb"
+    assert rows["misnamed"]["status"] == ("expected a file named 01_rnn.ipynb, found rnn_final.ipynb; rename it and "
+                                          "hand it in again")
     feedback = (tmp_path / "feedback" / "malformed" / "01_rnn" / "feedback.txt").read_text()
     assert "0 / 13 points" in feedback
 
@@ -124,9 +125,10 @@ def test_demo_grades_the_sample_class_through_the_whole_pipeline(tmp_path):
     run = grader("demo", "--workspace", str(tmp_path / "sample"))
     assert run.returncode == 0, run.stderr
     rows = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines() if line.split()}
-    assert rows["kim_minji"][:6] == ["13/13", "10/10", "10/10", "10/10", "10/10", "53/53"]
-    assert rows["lee_junho"][:6] == ["7/13", "5/10", "7/10", "7/10", "6/10", "32/53"]
-    assert rows["park_seoyeon"][:6] == ["0/13", "0/10", "0/10", "0/10", "0/10", "0/53"]
+    assert rows["kim_minji"][:7] == ["13/13", "10/10", "10/10", "10/10", "10/10", "6/6", "59/59"]
+    assert rows["lee_junho"][:7] == ["7/13", "5/10", "7/10", "7/10", "6/10", "3/6", "35/59"]
+    assert rows["park_seoyeon"][:7] == ["0/13", "0/10", "0/10", "0/10", "0/10", "0/6", "0/59"]
+    assert "sandbox   on (Landlock" in run.stdout
     for student in ("kim_minji", "lee_junho", "park_seoyeon"):
         assert (tmp_path / "sample" / "feedback" / student / "05_bilstm" / "05_bilstm.html").exists()
 

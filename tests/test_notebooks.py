@@ -1,38 +1,10 @@
 """Every solution notebook runs from top to bottom without an error: in grading mode by default,
 in full mode (real training) with `-m slow`."""
 
-import os
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from grader.course import SOLUTIONS, assignments
-
-
-def execute(assignment: str, grading: bool) -> nbformat.NotebookNode:
-    path = SOLUTIONS / assignment / f"{assignment}.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    env = os.environ.pop("NBGRADER_EXECUTION", None)
-    try:
-        if grading:
-            os.environ["NBGRADER_EXECUTION"] = "validate"
-        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                       allow_errors=True).execute()
-    finally:
-        os.environ.pop("NBGRADER_EXECUTION", None)
-        if env is not None:
-            os.environ["NBGRADER_EXECUTION"] = env
-    return nb
-
-
-def errors(nb) -> list[str]:
-    return [f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code" for o in c.outputs
-            if o.output_type == "error"]
-
-
-def text(nb) -> str:
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+from grader.bench import errors, execute, text
+from grader.course import assignments
 
 
 def final_mse(out: str, *labels: str) -> dict:
