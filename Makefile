@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: venv demo test test-all lint release check lab
+.PHONY: venv demo test test-all lint release check lab bench
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,6 +18,9 @@ test: venv          ## the test suite (what .ci/run calls)
 
 test-all: venv      ## also the slow full-mode notebook runs
 	$(PY) -m pytest -m "slow or not slow"
+
+bench: venv         ## time notebooks, grading and the LSTM variants; writes build/bench.md
+	$(PY) -m grader bench
 
 release: venv       ## regenerate notebooks/ from solutions/
 	$(PY) -m grader release

@@ -76,3 +76,13 @@ def test_notebook_05_in_full_mode_reading_the_future_finds_where_names_end():
     assert f1["bidirectional :"] > f1["one direction :"] + 0.1, f1
     accuracy = float(out.split("BiLSTM classifier: held-out accuracy ")[1].split("%")[0])
     assert accuracy > 80, accuracy                         # the majority class is 77.8%
+
+
+@pytest.mark.slow
+def test_notebook_06_in_full_mode_times_every_variant_against_nn_lstm():
+    nb = execute("06_lstm_speed", grading=False)
+    assert errors(nb) == []
+    out = text(nb)
+    assert out.count("same outputs") >= 3 and "DIFFERENT" not in out
+    assert "N=64 T=100 D=64 H=256" in out and "| torch.nn.LSTM |" in out
+    assert "best of the course's variants" in out
