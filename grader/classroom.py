@@ -1,4 +1,5 @@
-"""Grade a whole class through nbgrader: gradebook, autograde, feedback, grades CSV and a table.
+"""Grade a whole class: each submission in its sandbox (grader.verdict), in N worker processes at once, then
+the scores into nbgrader's gradebook (from this process only), feedback, grades CSV and a table.
 
 The course folder (a workspace) holds submitted/<student>/<assignment>/<assignment>.ipynb, as nbgrader's
 collect step leaves it. Every submission gets a row in the CSV, including one that was not handed in or

@@ -133,7 +133,12 @@ class _Run:
             self.restarts += 1
             if self.sandbox is not None:
                 self.verdict.peak_bytes = max(self.verdict.peak_bytes, self.sandbox.peak)
-            self.sandbox = Sandbox(self.folder, self.limits, self.threads)
+            try:
+                self.sandbox = Sandbox(self.folder, self.limits, self.threads)
+            except SandboxFailure as e:
+                self.verdict.problems.append(f"the notebook's process could not start: {e}")
+                self.sandbox = None
+                continue
             self.verdict.confined = self.sandbox.confined
             for name, source, answer_cell in self.cells:
                 if name in self.skip:
