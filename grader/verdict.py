@@ -197,8 +197,9 @@ def grade(source_path: Path, submitted_path: Path, student: str, assignment: str
     run = _Run(submitted_path.parent, learner_cells(source_nb, submitted_nb), limits, threads, verdict)
     try:
         tests = {_meta(c)["grade_id"]: c.source for c in source_nb.cells if c.cell_type == "code" and is_test(c)}
+        imports = _imports(source_nb)
         for part in verdict.parts:
-            _grade_part(part, tests[part.grade_id], _imports(source_nb), run, limits)
+            _grade_part(part, tests[part.grade_id], imports, run, limits)
     finally:
         run.close()
     verdict.seconds = time.perf_counter() - start
