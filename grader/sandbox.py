@@ -261,7 +261,8 @@ class _Child:
             node, encoder = self.encode(self.namespace[header["name"]])
             return {"found": True, "value": node}, encoder.buffers
         if op == "getattr":
-            return self.guarded(lambda: getattr(self.objects[header["ref"]], header["name"]))
+            value, error, _ = _captured(lambda: getattr(self.objects[header["ref"]], header["name"]))
+            return ({"error": error}, []) if error else self.encoded(value)[:2]
         if op == "call":
             return self.call(header, buffers)
         if op == "backward":
@@ -271,32 +272,19 @@ class _Child:
     def cell(self, source: str, name: str) -> dict:
         filename = f"<cell {name}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        out = _Capped()
-        error = None
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            try:
-                exec(compile(source, filename, "exec"), self.namespace)
-            except BaseException as e:  # SystemExit and KeyboardInterrupt too: the cell failed, the run goes on
-                error = describe(e)
+        _, error, out = _captured(lambda: exec(compile(source, filename, "exec"), self.namespace))
         return {"error": error, "output": out.text(), "printed": out.count}
 
-    def guarded(self, compute, also=None) -> tuple[dict, list]:
-        """Run learner code with its printing capped; encode the value (and `also`, the arguments after a call,
-        so that changes made in place reach the grader). `n` counts the value's tensors."""
-        out = _Capped()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            try:
-                value = compute()
-            except BaseException as e:
-                return {"error": describe(e)}, []
+    def encoded(self, value, also=None) -> tuple[dict, list, list]:
+        """The answer carrying `value` (and `also`, the arguments after a call, so that changes made in place
+        reach the grader), its buffers, and the tensors met in `value`."""
         try:
             node, encoder = self.encode(value)
             n = len(encoder.tensors)
             after = None if also is None else encoder.encode(also)
         except Exception as e:
-            return {"error": {"type": "TypeError", "message": f"the value cannot be checked: {e}", "where": ""}}, []
-        self.last, self.value = encoder.tensors[:n], value
-        return {"value": node, "after": after}, encoder.buffers
+            return {"error": {"type": "TypeError", "message": f"the value cannot be checked: {e}", "where": ""}}, [], []
+        return {"value": node, "after": after}, encoder.buffers, encoder.tensors[:n]
 
     def call(self, header: dict, buffers: list) -> tuple[dict, list]:
         import torch
@@ -314,14 +302,16 @@ class _Child:
             with torch.set_grad_enabled(header["grad_enabled"]), guard:
                 return fn(*args, **kwargs)
 
-        answer, data = self.guarded(compute, also=[args, kwargs, decoder.tensors])
+        value, error, _ = _captured(compute)
+        if error:
+            return {"error": error}, []
+        answer, data, tensors = self.encoded(value, also=[args, kwargs, decoder.tensors])
         answer["products"] = getattr(guard, "products", None)
-        if "error" not in answer:
-            answer["same_as"] = next((i for i, a in enumerate(args) if a is self.value), None)
-            outputs = [t for t in self.last if t.requires_grad]
-            if outputs and inputs:
-                answer["call"] = len(self.calls)
-                self.calls[len(self.calls)] = (outputs, inputs)
+        answer["same_as"] = next((i for i, a in enumerate(args) if a is value), None)
+        outputs = [t for t in tensors if t.requires_grad]
+        if outputs and inputs:
+            answer["call"] = len(self.calls)
+            self.calls[len(self.calls)] = (outputs, inputs)
         return answer, data
 
     def backward(self, header: dict, buffers: list) -> tuple[dict, list]:
@@ -331,12 +321,20 @@ class _Child:
 
         outputs, inputs = self.calls[header["call"]]
         grads = Decoder(buffers, self.device).decode(header["grads"])
+        found, error, _ = _captured(
+            lambda: list(torch.autograd.grad(outputs, inputs, grads, allow_unused=True, retain_graph=True)))
+        return ({"error": error}, []) if error else self.encoded(found)[:2]
 
-        def compute():
-            found = torch.autograd.grad(outputs, inputs, grads, allow_unused=True, retain_graph=True)
-            return list(found)
 
-        return self.guarded(compute)
+def _captured(compute) -> tuple:
+    """Run learner code with its printing captured (capped): (value, None, output) or (None, error, output).
+    SystemExit and KeyboardInterrupt count as errors too: the learner's code failed, the sandbox goes on."""
+    out = _Capped()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            return compute(), None, out
+        except BaseException as e:
+            return None, describe(e), out
 
 
 def main(read_fd: int, write_fd: int) -> None:
