@@ -43,15 +43,16 @@ def cmd_release(args) -> int:
 
 def _grade(root: Path, args) -> int:
     from grader.classroom import grade_class, table
-    from grader.sandbox import Limits
+    from grader.isolation.sandbox import Limits, describe_mode, mode
 
     start = time.perf_counter()
-    limits = Limits(cell_seconds=args.cell_timeout, memory_bytes=int(args.memory * 2**30))
+    limits = Limits(cell_seconds=args.cell_timeout, submission_seconds=args.budget,
+                    memory_bytes=int(args.memory * 2**30))
     results = grade_class(root, workers=args.workers, limits=limits)
     print(table(results))
     graded = [r for r in results if r.status == "graded"]
-    sandbox = ("on (Landlock: the notebooks cannot read solutions, hidden tests or the gradebook)"
-               if all(r.confined for r in graded) else "OFF: this kernel has no Landlock; submissions can read files")
+    modes = sorted({r.sandbox for r in graded}) or [mode()]
+    sandbox = "; ".join(describe_mode(m) for m in modes)
     print(f"\n{len(results)} notebook-submissions in {time.perf_counter() - start:.1f} s with {args.workers} "
           f"worker(s) (grading per submission: {sum(r.seconds for r in graded) / max(len(graded), 1):.1f} s on "
           f"average)\nsandbox   {sandbox}")
@@ -91,7 +92,10 @@ def cmd_lab(args) -> int:
 def _grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
     p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell and per test (default 120)")
-    p.add_argument("--memory", type=float, default=4.0, help="GiB a submission may use (default 4)")
+    p.add_argument("--budget", type=float, default=600.0,
+                   help="seconds for one notebook-submission: all cells, tests and restarts (default 600)")
+    p.add_argument("--memory", type=float, default=4.0,
+                   help="GiB a submission may use: all its processes, /tmp and /dev/shm (default 4)")
 
 
 def main(argv=None) -> int:

@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 
 from grader.course import GraderError, api, assignments, run, use_current_solutions
+from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, die_with_parent
 from grader.release import generate
-from grader.sandbox import DEFAULT_LIMITS, Limits
 from grader.verdict import Verdict, feedback_text, grade
 
 # nbgrader's gradebook triggers SQLAlchemy "not in session" warnings on every autograde; they are harmless.
@@ -36,13 +36,13 @@ class Result:
     parts: dict = field(default_factory=dict)  # grade_id -> (score, max_score)
     seconds: float = 0.0
     problems: list = field(default_factory=list)
-    confined: bool = False
+    sandbox: str = ""
     peak_mb: float = 0.0
 
     @classmethod
     def of(cls, v: Verdict) -> "Result":
         return cls(v.student, v.assignment, v.status, v.score, v.max_score,
-                   {p.grade_id: (p.score, p.max_score) for p in v.parts}, v.seconds, v.problems, v.confined,
+                   {p.grade_id: (p.score, p.max_score) for p in v.parts}, v.seconds, v.problems, v.sandbox,
                    v.peak_bytes / 2**20)
 
 
@@ -118,7 +118,8 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS) -
     if workers == 1:
         verdicts = [grade_one(*job) for job in jobs]
     else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=die_with_parent) as pool:  # no worker outlives the grader
             verdicts = list(pool.map(grade_one, *zip(*jobs, strict=True)))
     results = []
     for verdict in verdicts:

@@ -6,6 +6,7 @@ per step), on a course root that is either the repository itself or a workspace 
 
 import os
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -47,14 +48,60 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         raise GraderError(f"{path}: no such file")
     if path.is_dir() or path.suffix != ".ipynb":
         raise GraderError(f"{path}: expected a Jupyter notebook file ending in .ipynb")
+    return parse_notebook(path.read_bytes(), str(path))
+
+
+MAX_NOTEBOOK = 64 * 2**20
+"""A submitted notebook larger than this is refused rather than read into memory."""
+
+
+def read_submitted(path: Path) -> nbformat.NotebookNode:
+    """A submission's notebook, submitted/<student>/<assignment>/<name>, read as one regular file: no folder or
+    file on the way may be a symbolic link, and a FIFO or device is refused without being opened for reading,
+    so a submission can neither point the grader at other files nor block it."""
+    path = Path(path)
+    student, assignment, name = path.parts[-3:]
+    fds = [os.open(path.parents[2], os.O_RDONLY | os.O_DIRECTORY)]
     try:
-        nb = nbformat.read(path, as_version=4)
+        for folder in (student, assignment):
+            try:
+                fds.append(os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fds[-1]))
+            except FileNotFoundError:
+                raise GraderError("not submitted") from None
+            except (NotADirectoryError, OSError):
+                raise GraderError(f"{folder} is not a folder (a symbolic link or a file): hand in the notebook "
+                                  "itself") from None
+        try:
+            fds.append(os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fds[-1]))
+        except FileNotFoundError:
+            found = ", ".join(sorted(os.listdir(fds[-1]))) or "nothing"
+            raise GraderError(f"expected a file named {name}, found {found}; rename it and hand it in again") from None
+        except OSError:
+            raise GraderError(f"{name} is a symbolic link, not a notebook file: hand in the notebook itself") from None
+        st = os.fstat(fds[-1])
+        if not stat.S_ISREG(st.st_mode):
+            raise GraderError(f"{name} is not a regular file: hand in the notebook itself")
+        if st.st_size > MAX_NOTEBOOK:
+            raise GraderError(f"{name} is {st.st_size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK // 2**20} MB a "
+                              "notebook may be: clear its outputs and hand it in again")
+        with os.fdopen(os.dup(fds[-1]), "rb") as f:
+            data = f.read(MAX_NOTEBOOK + 1)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return parse_notebook(data, name)
+
+
+def parse_notebook(data: bytes, where: str) -> nbformat.NotebookNode:
+    """A validated notebook from a file's bytes, or GraderError naming what is wrong with it."""
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as e:  # nbformat raises several kinds for bad JSON and bad structure
-        raise GraderError(f"{path}: not a readable notebook ({type(e).__name__}: {str(e)[:200]})") from None
+        raise GraderError(f"{where}: not a readable notebook ({type(e).__name__}: {str(e)[:200]})") from None
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as e:
-        raise GraderError(f"{path}: not a valid notebook ({e.message[:200]})") from None
+        raise GraderError(f"{where}: not a valid notebook ({e.message[:200]})") from None
     return nb
 
 

@@ -1,10 +1,10 @@
 """Grade one notebook-submission: the learner's cells run in a sandbox, the verdicts are computed here.
 
-1. The learner's code cells run in a confined child process (grader.sandbox), in grading mode. Test cells are
+1. The learner's code cells run in an isolated child process (grader.isolation), in grading mode. Test cells are
    never taken from the submission: an edited, deleted, reordered or duplicated test cell changes nothing.
    Locked cells are taken from the course's source, as nbgrader does.
 2. Each test cell of the course's source (hidden tests included) runs in this process, with the learner's
-   names bound to stand-ins that call the real code in the sandbox (grader.remote). Patching numpy, torch,
+   names bound to stand-ins that call the real code in the sandbox (grader.isolation.remote). Patching numpy, torch,
    builtins or the checks inside the submission cannot reach this process.
 3. A test cell scores its points when it runs without an error, 0 otherwise, with a message in plain words.
 When the child dies, runs out of time or memory, the part being graded scores 0 and a fresh child (with the
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import GraderError, read_notebook
-from grader.remote import Session
-from grader.sandbox import DEFAULT_LIMITS, OUTPUT_KEPT, Limits, Sandbox, SandboxFailure
+from grader.course import GraderError, read_submitted
+from grader.isolation.remote import Session
+from grader.isolation.sandbox import DEFAULT_LIMITS, OUTPUT_KEPT, Limits, Sandbox, SandboxFailure, TimeLimit
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 
@@ -49,8 +49,8 @@ class Verdict:
     parts: list = field(default_factory=list)
     problems: list = field(default_factory=list)  # what went wrong outside the test cells, in plain words
     seconds: float = 0.0
-    confined: bool = False
-    peak_bytes: int = 0  # the largest resident memory of its sandbox
+    sandbox: str = ""  # the isolation it ran under: bubblewrap, landlock or off
+    peak_bytes: int = 0  # the largest memory of its sandbox (all its processes, /tmp and /dev/shm)
 
     @property
     def score(self) -> float:
@@ -119,36 +119,53 @@ def _names(code) -> set:
 
 
 class _Run:
-    """The sandbox of one submission, restarted (replaying the cells that worked) after a failure."""
+    """The sandbox of one submission, restarted (replaying the cells that worked) after a failure, within the
+    submission's time budget (Limits.submission_seconds: every cell, test and restart)."""
 
-    def __init__(self, folder: Path, cells: list, limits: Limits, threads: int | None, verdict: Verdict):
-        self.folder, self.cells, self.limits, self.threads, self.verdict = folder, cells, limits, threads, verdict
+    def __init__(self, cells: list, limits: Limits, threads: int | None, verdict: Verdict):
+        self.cells, self.limits, self.threads, self.verdict = cells, limits, threads, verdict
         self.sandbox, self.restarts, self.skip, self.outputs = None, -1, set(), {}
+        self.budget_end = time.monotonic() + limits.submission_seconds
+
+    def deadline(self) -> float:
+        """The next request's deadline: the cell's time limit or the end of the budget, whichever comes first."""
+        return min(time.monotonic() + self.limits.cell_seconds, self.budget_end)
+
+    def out_of_budget(self) -> bool:
+        return time.monotonic() >= self.budget_end
+
+    def stopped(self, e: SandboxFailure) -> str:
+        """Why a request was stopped, with the budget named when it is what ran out."""
+        if isinstance(e, TimeLimit) and self.out_of_budget():
+            return (f"the notebook used up its time budget of {self.limits.submission_seconds:g} s (all cells, "
+                    "tests and restarts together)")
+        return str(e)
 
     def session(self) -> Session | None:
         """A live sandbox with every cell run, or None when the restarts are used up."""
         while self.sandbox is None or self.sandbox.process.poll() is not None:
-            if self.restarts >= self.limits.restarts:
+            if self.restarts >= self.limits.restarts or self.out_of_budget():
                 return None
             self.restarts += 1
             if self.sandbox is not None:
                 self.verdict.peak_bytes = max(self.verdict.peak_bytes, self.sandbox.peak)
             try:
-                self.sandbox = Sandbox(self.folder, self.limits, self.threads)
+                self.sandbox = Sandbox(self.limits, self.threads, self.budget_end)
             except SandboxFailure as e:
-                self.verdict.problems.append(f"the notebook's process could not start: {e}")
+                self.verdict.problems.append(f"the notebook's process could not start: {self.stopped(e)}")
                 self.sandbox = None
                 continue
-            self.verdict.confined = self.sandbox.confined
+            self.verdict.sandbox = self.sandbox.mode
             for name, source, answer_cell in self.cells:
                 if name in self.skip:
                     continue
-                self.sandbox.deadline = time.monotonic() + self.limits.cell_seconds
+                self.sandbox.deadline = self.deadline()
                 try:
                     answer, _ = self.sandbox.request({"op": "cell", "source": source, "name": name})
                 except SandboxFailure as e:
                     self.skip.add(name)
-                    self.verdict.problems.append(f"cell {name} was stopped: {e}; it is skipped from here on")
+                    self.verdict.problems.append(f"cell {name} was stopped: {self.stopped(e)}; it is skipped from "
+                                                 "here on")
                     break
                 if self.restarts == 0:
                     self.outputs[name] = answer
@@ -181,20 +198,14 @@ def grade(source_path: Path, submitted_path: Path, student: str, assignment: str
     source_nb = nbformat.read(source_path, as_version=4)
     verdict = Verdict(student, assignment, parts=parts_of(source_nb))
     try:
-        if not submitted_path.parent.exists():
-            raise GraderError("not submitted")
-        if not submitted_path.exists():
-            found = ", ".join(sorted(p.name for p in submitted_path.parent.iterdir())) or "nothing"
-            raise GraderError(f"expected a file named {submitted_path.name}, found {found}; rename it and hand it "
-                              "in again")
-        submitted_nb = read_notebook(submitted_path)
+        submitted_nb = read_submitted(submitted_path)
     except GraderError as e:
-        verdict.status = str(e).replace(str(submitted_path.parent) + "/", "")
+        verdict.status = str(e)
         for part in verdict.parts:
             part.message = verdict.status
         verdict.seconds = time.perf_counter() - start
         return verdict, None
-    run = _Run(submitted_path.parent, learner_cells(source_nb, submitted_nb), limits, threads, verdict)
+    run = _Run(learner_cells(source_nb, submitted_nb), limits, threads, verdict)
     try:
         tests = {_meta(c)["grade_id"]: c.source for c in source_nb.cells if c.cell_type == "code" and is_test(c)}
         imports = _imports(source_nb)
@@ -209,14 +220,15 @@ def grade(source_path: Path, submitted_path: Path, student: str, assignment: str
 def _grade_part(part: Part, test_source: str, imports: str, run: _Run, limits: Limits) -> None:
     session = run.session()
     if session is None:
-        part.message = (f"not graded: the notebook's process failed {limits.restarts + 1} times "
-                        "(see the problems above)")
+        part.message = (f"not graded: the notebook used up its time budget of {limits.submission_seconds:g} s"
+                        if run.out_of_budget() else f"not graded: the notebook's process failed "
+                        f"{limits.restarts + 1} times (see the problems above)")
         return
     namespace = {"__name__": "__test__"}
     exec(imports, namespace)
     code = compile(test_source, f"<test {part.grade_id}>", "exec")
     missing = []
-    session.sandbox.deadline = time.monotonic() + limits.cell_seconds
+    session.sandbox.deadline = run.deadline()
     out = io.StringIO()
     try:
         for name in sorted(_names(code) - set(namespace) - set(dir(__builtins__))):
@@ -228,8 +240,8 @@ def _grade_part(part: Part, test_source: str, imports: str, run: _Run, limits: L
             exec(code, namespace)
         part.score = part.max_score
     except SandboxFailure as e:
-        part.message = f"stopped: {e}"
-        run.verdict.problems.append(f"{part.grade_id} was stopped: {e}")
+        part.message = f"stopped: {run.stopped(e)}"
+        run.verdict.problems.append(f"{part.grade_id} was stopped: {run.stopped(e)}")
     except NameError as e:
         name = getattr(e, "name", None) or str(e)
         part.message = (f"{name} is not defined in your notebook: keep the function's name as given and run its "

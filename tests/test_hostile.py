@@ -13,7 +13,7 @@ from mutants import CELL_FWD, FWD, SAMPLE, SOFTMAX
 
 from grader.classroom import grade_class
 from grader.course import REPO, new_workspace
-from grader.sandbox import Limits
+from grader.isolation.sandbox import Limits, mode
 from grader.submissions import build
 
 A = "01_rnn"
@@ -132,7 +132,7 @@ def lost(result) -> set:
 
 def test_the_reference_next_to_hostile_submissions_gets_full_marks(hostile_class):
     _, results = hostile_class
-    assert results["perfect"].score == 13 and results["perfect"].confined
+    assert results["perfect"].score == 13 and results["perfect"].sandbox == mode()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

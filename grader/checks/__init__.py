@@ -11,17 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.overrides import TorchFunctionMode
 
 from grader.device import device
+from grader.isolation.tripwire import Tripwire
 from grader.tolerance import FLOAT32, FLOAT64, TF32, Tolerance, assert_close, fail, to_numpy
-
-READY_MADE = {"lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell",
-              "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell"}
-"""torch's recurrent ops: nn.LSTM, nn.LSTMCell, nn.GRU, nn.GRUCell and nn.RNN all end up in one of them."""
-PRODUCTS = {"matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "addmm", "baddbmm", "addbmm", "linear", "einsum",
-            "tensordot", "inner", "mv", "dot"}
-"""torch's matrix products, counted by the tripwire for checks that ask how many a layer makes."""
 
 
 def as_tensor(a, *, dtype=torch.float64, requires_grad: bool = False) -> torch.Tensor:
@@ -120,27 +113,6 @@ def _fails(dep_check, fn, name: str) -> bool:
 # --- the ready-made tripwire ----------------------------------------------------------------------
 
 
-class ReadyMadeModule(AssertionError):
-    """Raised when the learner's code calls torch's own recurrent implementation."""
-
-
-class _Tripwire(TorchFunctionMode):
-    """Stops torch's ready-made recurrent ops, and counts matrix products on the way."""
-
-    def __init__(self, part: str):
-        super().__init__()
-        self.part, self.products = part, 0
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        self.products += name in PRODUCTS
-        if name in READY_MADE:
-            raise ReadyMadeModule(
-                f"{self.part} calls torch's ready-made recurrent implementation (torch.{name}, used by nn.LSTM, "
-                "nn.LSTMCell, nn.GRU, ...): this part asks for the equations written out, so it gets no points")
-        return func(*args, **(kwargs or {}))
-
-
 def learner(part: str, fn, *args):
     """Call the learner's function under the tripwire: a ready-made recurrent op fails the part."""
     return learner_counted(part, fn, *args)[0]
@@ -148,10 +120,10 @@ def learner(part: str, fn, *args):
 
 def learner_counted(part: str, fn, *args) -> tuple:
     """learner(), and the number of matrix products the call made (forward only). When grading, `fn` runs in
-    the sandbox (grader.remote), and the tripwire is set there."""
+    the sandbox (grader.isolation.remote), and the tripwire is set there."""
     if hasattr(fn, "under_tripwire"):
         return fn.under_tripwire(part, *args)
-    with _Tripwire(part) as tripwire:
+    with Tripwire(part) as tripwire:
         result = fn(*args)
     return result, tripwire.products
 

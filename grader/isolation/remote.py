@@ -12,9 +12,10 @@ import builtins
 import numpy as np
 import torch
 
-from grader import wire
 from grader.device import device
-from grader.sandbox import Sandbox
+from grader.isolation import wire
+from grader.isolation.sandbox import Sandbox
+from grader.isolation.tripwire import ReadyMadeModule
 
 
 class LearnerError(Exception):
@@ -147,8 +148,6 @@ def _learner_error(error: dict) -> Exception:
         except Exception:
             e = LearnerError(f"{error.get('type')}: {message}")
     elif error.get("type") == "ReadyMadeModule":
-        from grader.checks import ReadyMadeModule
-
         e = ReadyMadeModule(message)
     else:
         e = LearnerError(f"{error.get('type')}: {message}")

@@ -1,0 +1,225 @@
+"""The sandbox's side: runs the learner's cells and answers the grader's requests about what they define.
+
+Started by grader.isolation.sandbox as `python -P -s -B -m grader.isolation.child CONFIG` (no working folder,
+no user site, an environment built from scratch: no PYTHON* variable from the grader's), inside bubblewrap
+where it is available. Before it imports anything outside the standard library it caps its processes, and
+confines itself with Landlock; only then does it load numpy, torch and the course's helpers. The notebook's
+cells arrive over the pipe as text: no file of the submission is ever on disk here, nor on an import path.
+
+`from grader.checks... import check_x` in a notebook's cells gets a stand-in that does nothing: the checks
+run in the grader's process, and their references are not readable here.
+"""
+
+import builtins
+import contextlib
+import importlib.abc
+import importlib.machinery
+import io
+import json
+import linecache
+import os
+import resource
+import sys
+import traceback
+import types
+
+OUTPUT_KEPT = 20_000
+
+
+class _Capped(io.TextIOBase):
+    """sys.stdout and sys.stderr in the child: keeps the first OUTPUT_KEPT characters and counts the rest."""
+
+    def __init__(self):
+        self.kept, self.count = [], 0
+
+    def write(self, s):
+        if self.count < OUTPUT_KEPT:
+            self.kept.append(s[: OUTPUT_KEPT - self.count])
+        self.count += len(s)
+        return len(s)
+
+    def text(self) -> str:
+        return "".join(self.kept)
+
+
+def describe(error: BaseException) -> dict:
+    """An exception for the grader: its type, message, and where in the learner's cells it happened."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell ")]
+    where = [f"{f.filename[1:-1]}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames]
+    if isinstance(error, SyntaxError) and error.filename and error.filename.startswith("<cell "):
+        where.append(f"{error.filename[1:-1]}, line {error.lineno}: {(error.text or '').strip()}")
+    return {"type": type(error).__name__, "message": str(error)[:2000], "where": "\n".join(where[-6:])}
+
+
+class StandInChecks(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes `grader.checks` and its modules stand-ins: every name is a check that does nothing here."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "grader.checks" or name.startswith("grader.checks."):
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        module = types.ModuleType(spec.name)
+        module.__path__ = []
+        module.__getattr__ = lambda attr: _stand_in(f"{spec.name}.{attr}")
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+def _stand_in(name: str):
+    if name.rpartition(".")[2].startswith("__"):
+        raise AttributeError(name)
+
+    def check(*args, **kwargs):
+        print(f"({name} runs in the grader's process, not in the notebook's)")
+
+    check.__name__ = check.__qualname__ = name.rpartition(".")[2]
+    return check
+
+
+class _Child:
+    """Runs cells in one namespace and answers the grader's requests about the objects they define."""
+
+    def __init__(self):
+        import torch
+
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins}
+        self.objects, self.ids, self.calls = {}, {}, {}
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    def ref(self, obj):
+        from grader.isolation.wire import Ref
+
+        if id(obj) not in self.ids:
+            self.ids[id(obj)] = len(self.objects)
+            self.objects[len(self.objects)] = obj
+        return Ref(self.ids[id(obj)], callable(obj), type(obj).__name__)
+
+    def encode(self, value):
+        from grader.isolation.wire import Encoder
+
+        encoder = Encoder(as_ref=self.ref)
+        return encoder.encode(value), encoder
+
+    def answer(self, header: dict, buffers: list) -> tuple[dict, list]:
+        op = header["op"]
+        if op == "cell":
+            return self.cell(header["source"], header["name"]), []
+        if op == "lookup":
+            if header["name"] not in self.namespace:
+                return {"found": False}, []
+            node, encoder = self.encode(self.namespace[header["name"]])
+            return {"found": True, "value": node}, encoder.buffers
+        if op == "getattr":
+            value, error, _ = _captured(lambda: getattr(self.objects[header["ref"]], header["name"]))
+            return ({"error": error}, []) if error else self.encoded(value)[:2]
+        if op == "call":
+            return self.call(header, buffers)
+        if op == "backward":
+            return self.backward(header, buffers)
+        raise ValueError(f"unknown request {op!r}")
+
+    def cell(self, source: str, name: str) -> dict:
+        filename = f"<cell {name}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        _, error, out = _captured(lambda: exec(compile(source, filename, "exec"), self.namespace))
+        return {"error": error, "output": out.text(), "printed": out.count}
+
+    def encoded(self, value, also=None) -> tuple[dict, list, list]:
+        """The answer carrying `value` (and `also`, the arguments after a call, so that changes made in place
+        reach the grader), its buffers, and the tensors met in `value`."""
+        try:
+            node, encoder = self.encode(value)
+            n = len(encoder.tensors)
+            after = None if also is None else encoder.encode(also)
+        except Exception as e:
+            return {"error": {"type": "TypeError", "message": f"the value cannot be checked: {e}", "where": ""}}, [], []
+        return {"value": node, "after": after}, encoder.buffers, encoder.tensors[:n]
+
+    def call(self, header: dict, buffers: list) -> tuple[dict, list]:
+        import torch
+
+        from grader.isolation.tripwire import Tripwire
+        from grader.isolation.wire import Decoder
+
+        decoder = Decoder(buffers, self.device, from_ref=lambda ref: self.objects[ref.id])
+        args, kwargs = decoder.decode(header["args"]), decoder.decode(header["kwargs"])
+        inputs = [t for t in decoder.tensors if t.requires_grad]
+        fn = self.objects[header["ref"]]
+        guard = Tripwire(header["tripwire"]) if header.get("tripwire") else contextlib.nullcontext()
+
+        def compute():
+            with torch.set_grad_enabled(header["grad_enabled"]), guard:
+                return fn(*args, **kwargs)
+
+        value, error, _ = _captured(compute)
+        if error:
+            return {"error": error}, []
+        answer, data, tensors = self.encoded(value, also=[args, kwargs, decoder.tensors])
+        answer["products"] = getattr(guard, "products", None)
+        answer["same_as"] = next((i for i, a in enumerate(args) if a is value), None)
+        outputs = [t for t in tensors if t.requires_grad]
+        if outputs and inputs:
+            answer["call"] = len(self.calls)
+            self.calls[len(self.calls)] = (outputs, inputs)
+        return answer, data
+
+    def backward(self, header: dict, buffers: list) -> tuple[dict, list]:
+        import torch
+
+        from grader.isolation.wire import Decoder
+
+        outputs, inputs = self.calls[header["call"]]
+        grads = Decoder(buffers, self.device).decode(header["grads"])
+        found, error, _ = _captured(
+            lambda: list(torch.autograd.grad(outputs, inputs, grads, allow_unused=True, retain_graph=True)))
+        return ({"error": error}, []) if error else self.encoded(found)[:2]
+
+
+def _captured(compute) -> tuple:
+    """Run learner code with its printing captured (capped): (value, None, output) or (None, error, output).
+    SystemExit and KeyboardInterrupt count as errors too: the learner's code failed, the sandbox goes on."""
+    out = _Capped()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            return compute(), None, out
+        except BaseException as e:
+            return None, describe(e), out
+
+
+def main(config: dict) -> None:
+    """Cap, confine, then load the libraries and answer requests until the grader closes the pipe."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if config["tasks"]:  # processes and threads; the kernel counts them per user namespace (bubblewrap's)
+        resource.setrlimit(resource.RLIMIT_NPROC, (config["tasks"], config["tasks"]))
+    if config["landlock"]:
+        from grader.isolation.landlock import confine
+
+        own = [] if "/proc" in config["read"] else [f"/proc/{os.getpid()}"]  # the fallback: its own entry only
+        confine(read=config["read"] + own, write=config["write"])
+    sys.meta_path.insert(0, StandInChecks())
+
+    import numpy  # noqa: F401  (what the notebooks import, loaded once before the first cell)
+    import torch  # noqa: F401
+
+    import grader.tolerance  # noqa: F401
+    import rnncourse  # noqa: F401
+    import rnncourse.language  # noqa: F401
+    import rnncourse.speed  # noqa: F401
+    import rnncourse.train  # noqa: F401
+    from grader.isolation import wire
+
+    read_fd, write_fd = config["fds"]
+    child = _Child()
+    wire.send(write_fd, {"ready": True})
+    while True:
+        header, buffers = wire.receive(read_fd)
+        answer, data = child.answer(header, buffers)
+        wire.send(write_fd, answer, data)
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))

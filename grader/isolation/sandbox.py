@@ -1,0 +1,265 @@
+"""The grader's handle on the process a submission runs in (grader.isolation.child), and its limits.
+
+Two walls, where the machine allows both:
+1. bubblewrap (Debian's `bubblewrap`, the sandbox under Flatpak) starts the child in new user, process,
+   mount, IPC, network, UTS and cgroup namespaces, with read-only binds of exactly the paths of view.py,
+   its own /proc, private size-capped /tmp and /dev/shm that vanish with it, and --die-with-parent: when
+   the grader dies, even by kill -9, every process of the sandbox dies with it.
+2. Landlock, which the child applies to itself before it imports anything outside the standard library.
+Where bubblewrap cannot start (no user namespaces), the child runs with Landlock alone in a temporary folder
+(mode "landlock"; weaker, see the README); where neither exists, the mode is "off" and the summary says so.
+
+Limits, and what happens when a submission reaches them (each a SandboxFailure, a BaseException, so that no
+`except Exception` in a check can swallow it):
+- time: every request has a deadline, the cell's limit or the submission's budget, whichever comes first;
+- memory: the resident memory of every process of the sandbox plus its /tmp and /dev/shm is watched;
+- processes and threads: counted the same way (and capped by the kernel per user namespace);
+- the child dying (os._exit, a segfault, a kill) ends the request with Crashed.
+"""
+
+import contextlib
+import ctypes
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.isolation import view, wire
+from grader.isolation.child import OUTPUT_KEPT  # noqa: F401  (the grader's notes quote it)
+
+START_SECONDS = 120
+WATCH_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits: seconds per cell (and per test cell), seconds for the whole notebook-submission
+    (all cells, tests and restarts), memory, processes and threads, and restarts after a crash."""
+
+    cell_seconds: float = 120.0
+    submission_seconds: float = 600.0
+    memory_bytes: int = 4 * 2**30
+    tasks: int = 64 + 4 * (os.cpu_count() or 1)
+    restarts: int = 3
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class SandboxFailure(BaseException):  # noqa: N818 (these are outcomes, not program errors)
+    """The sandboxed process could not finish a request; the message says why in plain words."""
+
+
+class TimeLimit(SandboxFailure):
+    pass
+
+
+class MemoryLimit(SandboxFailure):
+    pass
+
+
+class TaskLimit(SandboxFailure):
+    pass
+
+
+class Crashed(SandboxFailure):
+    pass
+
+
+@functools.cache
+def mode() -> str:
+    """'bubblewrap', 'landlock' or 'off': the strongest isolation this machine gives. RNN_COURSE_SANDBOX=landlock
+    asks for the fallback (the tests grade in both modes)."""
+    from grader.isolation import landlock
+
+    wanted = os.environ.get("RNN_COURSE_SANDBOX", "")
+    if wanted != "landlock" and shutil.which("bwrap"):
+        probe = subprocess.run(["bwrap", *view.bwrap_arguments(2**20), "/bin/true"], capture_output=True)
+        if probe.returncode == 0:
+            return "bubblewrap"
+        if wanted == "bubblewrap":
+            raise OSError(f"bubblewrap cannot start here: {probe.stderr.decode()[:300]}")
+    return "landlock" if landlock.available() else "off"
+
+
+def describe_mode(name: str) -> str:
+    return {"bubblewrap": "on (bubblewrap namespaces and Landlock: the notebooks see no solutions, hidden tests, "
+                          "gradebook or other process, and die with the grader)",
+            "landlock": "on, Landlock only (bubblewrap cannot start here: see the README for what that leaves out)",
+            "off": "OFF: this kernel has neither user namespaces nor Landlock; submissions can read files"}[name]
+
+
+class Sandbox:
+    """One isolated child process for one submission. `deadline` (time.monotonic()) bounds every request."""
+
+    def __init__(self, limits: Limits, threads: int | None = None, deadline: float | None = None):
+        self.limits, self.mode = limits, mode()
+        self.workdir = "/tmp" if self.mode == "bubblewrap" else tempfile.mkdtemp(prefix="rnn-sandbox-")
+        child_reads, parent_writes = os.pipe()
+        parent_reads, child_writes = os.pipe()
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.workdir, "USER": "learner", "LANG": "C.UTF-8",
+               "MPLCONFIGDIR": self.workdir, "XDG_CACHE_HOME": self.workdir, "MPLBACKEND": "Agg",
+               "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0",
+               "RNN_COURSE_DEVICE": os.environ.get("RNN_COURSE_DEVICE", "")}
+        if threads:
+            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+        read, write = view.landlock_rules(self.mode == "bubblewrap", self.workdir)
+        config = {"fds": [child_reads, child_writes], "landlock": self.mode != "off", "read": read, "write": write,
+                  "tasks": limits.tasks if self.mode == "bubblewrap" else 0}
+        command = [sys.executable, "-P", "-s", "-B", "-m", "grader.isolation.child",
+                   json.dumps(config)]
+        if self.mode == "bubblewrap":
+            env_args = [a for k, v in env.items() for a in ("--setenv", k, v)]
+            command = ["bwrap", *view.bwrap_arguments(limits.memory_bytes), *env_args, *command]
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.workdir,
+            env=env, pass_fds=(child_reads, child_writes), start_new_session=True, preexec_fn=die_with_parent)
+        os.close(child_reads)
+        os.close(child_writes)
+        self._out, self._in = parent_writes, parent_reads
+        self.printed, self.tail, self.killed_for, self.peak = 0, b"", None, 0
+        threading.Thread(target=self._drain, daemon=True).start()
+        threading.Thread(target=self._watch, daemon=True).start()
+        self.deadline = min(time.monotonic() + max(START_SECONDS, limits.cell_seconds), deadline or float("inf"))
+        try:
+            self.receive()
+        except Crashed as e:  # the course's own start-up failed: say what it printed
+            time.sleep(0.1)
+            raise Crashed(f"{e}; it printed: {self.tail.decode(errors='replace')[-600:]}") from None
+
+    def request(self, header: dict, buffers: list = ()) -> tuple[dict, list]:
+        """Send one request and wait for its answer, until the deadline."""
+        try:
+            wire.send(self._out, header, list(buffers))
+        except OSError:
+            raise self._death() from None
+        return self.receive()
+
+    def receive(self) -> tuple[dict, list]:
+        try:
+            return wire.receive(self._in, self.deadline)
+        except TimeoutError:
+            self.close()
+            raise TimeLimit(self.out_of_time) from None
+        except (EOFError, OSError):
+            raise self._death() from None
+        except wire.WireError as e:
+            self.close()
+            raise Crashed(f"the notebook's process sent malformed data back ({e})") from None
+
+    out_of_time = property(lambda self: f"it ran longer than the time limit of {self.limits.cell_seconds:g} s")
+
+    def _death(self) -> SandboxFailure:
+        code = self.process.wait()
+        self.close()
+        if self.killed_for:
+            return self.killed_for
+        if self.mode == "bubblewrap" and code > 128:  # bwrap reports its child's death by a signal as 128 + n
+            code = -(code - 128)
+        if code < 0:
+            name = signal.Signals(-code).name
+            what = {"SIGSEGV": "a segmentation fault", "SIGKILL": "it was killed", "SIGABRT": "an abort"}
+            return Crashed(f"the Python process running the notebook died ({what.get(name, name)}, signal {name})")
+        return Crashed(f"the Python process running the notebook exited (exit code {code}: os._exit or a crash)")
+
+    def _drain(self) -> None:
+        """Read what the child writes to its file descriptors 1 and 2 directly, so it never blocks; count it."""
+        while chunk := self.process.stdout.read1(2**16):
+            self.printed += len(chunk)
+            self.tail = (self.tail + chunk)[-2000:]
+
+    def _watch(self) -> None:
+        """Kill the whole sandbox when its processes together pass the memory or the process limit."""
+        while self.process.poll() is None:
+            pids = tree(self.process.pid)
+            memory, tasks = usage(pids)
+            self.peak = max(self.peak, memory)
+            if memory > self.limits.memory_bytes:
+                self.killed_for = MemoryLimit(f"it used more than the memory limit of "
+                                              f"{self.limits.memory_bytes / 2**30:g} GiB (all its processes, "
+                                              "/tmp and /dev/shm together)")
+            elif tasks > self.limits.tasks:
+                self.killed_for = TaskLimit(f"it ran more than {self.limits.tasks} processes and threads at once")
+            if self.killed_for:
+                self._kill()
+                return
+            time.sleep(WATCH_SECONDS)
+
+    def _kill(self) -> None:
+        for pid in tree(self.process.pid):  # bubblewrap's namespace dies with it; the fallback needs each one
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        self._kill()
+        self.process.wait()
+        for fd in (self._out, self._in):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._out = self._in = -1
+        if self.mode != "bubblewrap":
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None or self._out != -1:
+            self.close()
+
+
+def tree(root: int) -> list[int]:
+    """`root` and every process descended from it, from /proc. Inside bubblewrap that is the whole sandbox:
+    a process that detaches (setsid, double fork) is adopted by the namespace's first process, not by init."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def usage(pids: list[int]) -> tuple[int, int]:
+    """(bytes, tasks): the resident memory of the processes plus what their private /tmp and /dev/shm hold,
+    and their number of threads."""
+    memory, tasks, mounts = 0, 0, set()
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        memory += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+        tasks += int(fields.get("Threads", "1"))
+        for folder in ("tmp", "dev/shm"):
+            with contextlib.suppress(OSError):
+                st = os.statvfs(f"/proc/{pid}/root/{folder}")
+                mounts.add((st.f_fsid, folder, (st.f_blocks - st.f_bfree) * st.f_frsize))
+    host = {os.statvfs(f"/{folder}").f_fsid for folder in ("tmp", "dev/shm") if os.path.exists(f"/{folder}")}
+    return memory + sum(used for fsid, _, used in mounts if fsid not in host), tasks
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to kill this process when its parent dies (PR_SET_PDEATHSIG); no core dumps."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
