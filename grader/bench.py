@@ -117,15 +117,47 @@ def bench_grading(copies: int, names: list, workers: tuple) -> list:
     return lines
 
 
+def bench_sandbox(starts: int = 5) -> list:
+    """The fixed cost of a sandbox in each mode this machine offers: start it, load numpy, torch and the course's
+    helpers, and answer that it is ready (mean and slowest of `starts`)."""
+    from grader.isolation import sandbox
+
+    lines = ["| sandbox mode | start s (mean / max) |", "|---|---|"]
+    saved = os.environ.get("RNN_COURSE_SANDBOX")
+    try:
+        for mode in ("bubblewrap", "landlock"):
+            os.environ["RNN_COURSE_SANDBOX"] = mode
+            sandbox.mode.cache_clear()
+            try:
+                sandbox.mode()
+            except OSError:
+                lines.append(f"| {mode} | cannot start here |")
+                continue
+            seconds = []
+            for _ in range(starts):
+                start = time.perf_counter()
+                sandbox.Sandbox(sandbox.DEFAULT_LIMITS).close()
+                seconds.append(time.perf_counter() - start)
+            lines.append(f"| {mode} | {sum(seconds) / starts:.2f} / {max(seconds):.2f} |")
+    finally:
+        os.environ.pop("RNN_COURSE_SANDBOX", None)
+        if saved is not None:
+            os.environ["RNN_COURSE_SANDBOX"] = saved
+        sandbox.mode.cache_clear()
+    return lines
+
+
 def bench(out: Path, tiny: bool = False) -> str:
     """Run the benchmarks (tiny: grading mode only, one notebook, a class of 3) and write the report."""
     names = assignments()
     start = time.perf_counter()
     notebook_lines, speed = bench_notebooks(["06_lstm_speed"] if tiny else names, full=not tiny)
+    starts = bench_sandbox(2 if tiny else 5)
     grading = bench_grading(1 if tiny else 7, ["01_rnn"] if tiny else names, (1, 2))
     report = "\n".join([
         f"# Benchmarks ({'tiny configuration' if tiny else 'full'})", "", f"Machine: {machine()}", "",
         "## Notebooks (solutions, in a fresh kernel)", "", *notebook_lines, "",
+        "## A sandbox's start (new processes, numpy, torch and the course's helpers loaded)", "", *starts, "",
         "## Grading a class (sandbox per submission, gradebook, feedback)", "", *grading, "",
         "## LSTM at speed (notebook 06)", "", speed or "(notebook 06 printed no table)", "",
         f"Bench wall time {time.perf_counter() - start:.0f} s; grader process peak memory "

@@ -23,8 +23,9 @@ from pathlib import Path
 import nbformat
 
 from grader.course import GraderError, read_submitted
+from grader.isolation.child import OUTPUT_KEPT
 from grader.isolation.remote import Session
-from grader.isolation.sandbox import DEFAULT_LIMITS, OUTPUT_KEPT, Limits, Sandbox, SandboxFailure, TimeLimit
+from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, Sandbox, SandboxFailure, TimeLimit
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 

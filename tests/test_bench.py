@@ -11,6 +11,7 @@ def test_bench_runs_on_a_tiny_configuration_and_writes_its_tables(tmp_path):
     assert (tmp_path / "bench.md").read_text().strip() == report.strip()
     assert "Machine: " in report and ("no GPU" in report or "NVIDIA" in report)
     assert re.search(r"\| 06_lstm_speed \| nan \| \d+ \|", report)
+    assert re.search(r"\| landlock \| [\d.]+ / [\d.]+ \|", report), report  # every machine here has Landlock
     for workers in (1, 2):  # 3 students x notebook 01, graded serially and with 2 workers
         assert re.search(rf"\| {workers} \| 3 \| 3 \| \d+ \| [\d.]+ / [\d.]+ \|", report), report
     for variant in ("textbook: 8 products per step", "fused: 2 products per step",

@@ -11,6 +11,7 @@ import pytest
 
 from grader.classroom import read_roster
 from grader.course import NOTEBOOKS, REPO, GraderError, new_workspace
+from grader.isolation.sandbox import describe_mode, mode
 from grader.lab import lab_command
 from grader.release import differences, generate
 from grader.submissions import build
@@ -128,7 +129,7 @@ def test_demo_grades_the_sample_class_through_the_whole_pipeline(tmp_path):
     assert rows["kim_minji"][:7] == ["13/13", "10/10", "10/10", "10/10", "10/10", "6/6", "59/59"]
     assert rows["lee_junho"][:7] == ["7/13", "5/10", "7/10", "7/10", "6/10", "3/6", "35/59"]
     assert rows["park_seoyeon"][:7] == ["0/13", "0/10", "0/10", "0/10", "0/10", "0/6", "0/59"]
-    assert "sandbox   on (Landlock" in run.stdout
+    assert f"sandbox   {describe_mode(mode())}" in run.stdout
     for student in ("kim_minji", "lee_junho", "park_seoyeon"):
         assert (tmp_path / "sample" / "feedback" / student / "05_bilstm" / "05_bilstm.html").exists()
 

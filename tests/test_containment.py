@@ -6,6 +6,7 @@ Every attack also tries to leave a mark outside the sandbox (a file in the host'
 edit to a classmate's notebook); after grading, none may exist and no file of the class or the course may differ.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -76,7 +77,8 @@ for _path in {targets!r}:
 assert not found, found
 """
 
-STALL = "import time\ntime.sleep(6)"
+STALL = "import time\ntime.sleep(6)"  # under the cell limit; with replays forced by EXIT, past the budget
+EXIT = "    __import__('os')._exit(1)"
 
 
 def _cases(root: Path) -> dict:
@@ -130,7 +132,7 @@ def _cases(root: Path) -> dict:
         "stall_and_replay": (build(A, {"softmax": [before("softmax", STALL)],
                                        "rnn_cell_forward": [before("rnn_cell_forward", STALL)],
                                        "rnn_forward": [before("rnn_forward", STALL)],
-                                       "rnn_cell_backward": [first_line("    da = dh_t", "    __import__('os')._exit(1)")]}),
+                                       "rnn_cell_backward": [first_line("    da = dh_t", EXIT)]}),
                              ALL, "time budget of 30 s"),
     }
 
@@ -143,15 +145,13 @@ def _write_class(root: Path) -> dict:
         folder.mkdir(parents=True)
         if nb is not None:
             nbformat.write(nb, folder / NB)
-    for name in ("shadow_numpy", "shadow_grader"):  # code handed in next to the notebook, in front of imports
-        folder = submitted / name / A
-        code = payload(root, name) + ("import sys\nsys.path.pop(0)\ndel sys.modules['numpy']\nimport numpy\n"
-                                      if name == "shadow_numpy" else "")
-        (folder / "numpy.py").write_text(code) if name == "shadow_numpy" else None
-        if name == "shadow_grader":
-            (folder / "grader").mkdir()
-            (folder / "grader" / "__init__.py").write_text(code)
-            (folder / "grader" / "checks.py").write_text(code)
+    # code handed in next to the notebook, where an import would find it first
+    shadow = payload(root, "shadow_numpy") + "import sys\nsys.path.pop(0)\ndel sys.modules['numpy']\nimport numpy\n"
+    (submitted / "shadow_numpy" / A / "numpy.py").write_text(shadow)
+    package = submitted / "shadow_grader" / A / "grader"
+    package.mkdir()
+    for name in ("__init__.py", "checks.py", "isolation.py"):
+        (package / name).write_text(payload(root, "shadow_grader"))
     (submitted / "symlinked_notebook" / A / NB).symlink_to(Path("../../../solutions") / A / NB)
     (submitted / "symlinked_folder" / A).rmdir()
     (submitted / "symlinked_folder" / A).symlink_to(Path("../a_perfect") / A)
@@ -193,7 +193,7 @@ def _processes(word: str) -> list[int]:
 
 def _kill_all(word: str) -> None:
     for pid in _processes(word):
-        with __import__("contextlib").suppress(OSError):
+        with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -303,5 +303,5 @@ def test_kill_9_of_the_grader_leaves_no_process_behind(tmp_path, mode, workers):
             assert _processes(tag) == [], "a submission's process outlived the grader"
     finally:
         _kill_all(tag)
-        with __import__("contextlib").suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(grader.pid, signal.SIGKILL)

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.isolation import view, wire
-from grader.isolation.child import OUTPUT_KEPT  # noqa: F401  (the grader's notes quote it)
 
 START_SECONDS = 120
 WATCH_SECONDS = 0.05

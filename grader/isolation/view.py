@@ -11,6 +11,8 @@ import site
 import sys
 from pathlib import Path
 
+from grader.course import GraderError
+
 REPO = Path(__file__).resolve().parents[2]
 COURSE = [REPO / "rnncourse", REPO / "datasets", REPO / "grader" / "__init__.py", REPO / "grader" / "device.py",
           REPO / "grader" / "tolerance.py", REPO / "grader" / "isolation"]
@@ -23,7 +25,7 @@ PROC = ["/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/filesystems", "/p
 DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
 
 
-class ViewError(Exception):
+class ViewError(GraderError):
     """The sandbox cannot be built without showing the course's secrets; the message says why."""
 
 
