@@ -42,23 +42,42 @@ def cmd_release(args) -> int:
 
 
 def _grade(root: Path, args) -> int:
-    from grader.classroom import grade_class, table
+    """Grade a class; exit 0 when every submission is recorded, 1 when some need attention (a grader error),
+    2 for bad input, another run on the class or a full disk, 130 when stopped (a rerun resumes)."""
+    import resource
+    import signal
+
+    from grader.classroom import NEEDS_ATTENTION, Interrupted, grade_class, table
     from grader.isolation.sandbox import Limits, describe_mode, mode
 
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `kill` stops as cleanly as Ctrl-C
     start = time.perf_counter()
     limits = Limits(cell_seconds=args.cell_timeout, submission_seconds=args.budget,
                     memory_bytes=int(args.memory * 2**30))
-    results = grade_class(root, workers=args.workers, limits=limits)
+    try:
+        results = grade_class(root, workers=args.workers, limits=limits, force=args.force)
+    except Interrupted as e:
+        print(e, file=sys.stderr)
+        return 130
     print(table(results))
-    graded = [r for r in results if r.status == "graded"]
-    modes = sorted({r.sandbox for r in graded}) or [mode()]
-    sandbox = "; ".join(describe_mode(m) for m in modes)
-    print(f"\n{len(results)} notebook-submissions in {time.perf_counter() - start:.1f} s with {args.workers} "
-          f"worker(s) (grading per submission: {sum(r.seconds for r in graded) / max(len(graded), 1):.1f} s on "
-          f"average)\nsandbox   {sandbox}")
-    print(f"gradebook {root / 'gradebook.db'}\ngrades    {root / 'grades.csv'} and {root / 'parts.csv'}\n"
+    now = [r for r in results if r.regraded]
+    ran = [r for r in now if r.seconds]
+    attention = [r for r in results if r.status.startswith(NEEDS_ATTENTION)]
+    modes = sorted({r.sandbox for r in now if r.sandbox}) or [mode()]
+    print(f"\n{len(results)} notebook-submissions: {len(now)} graded now, {len(results) - len(now)} kept "
+          f"(unchanged since their recorded verdict) in {time.perf_counter() - start:.1f} s with {args.workers} "
+          f"worker(s) (grading per submission: {sum(r.seconds for r in ran) / max(len(ran), 1):.1f} s on average; "
+          f"the grader's peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)")
+    print("sandbox   " + "; ".join(describe_mode(m) for m in modes))
+    if attention:
+        print(f"ATTENTION {len(attention)} submission(s) could not be graded because of a grader error (their "
+              "status in scores.csv says which); run the same command again to retry them")
+    print(f"gradebook {root / 'gradebook.db'}\nscores    {root / 'scores.csv'} and {root / 'parts.csv'}\n"
           f"feedback  {root / 'feedback'}/<student>/<assignment>/")
-    return 0
+    return 1 if attention else 0
 
 
 def cmd_grade(args) -> int:
@@ -91,6 +110,8 @@ def cmd_lab(args) -> int:
 
 def _grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    p.add_argument("--force", action="store_true",
+                   help="grade every submission again, even those unchanged since their recorded verdict")
     p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell and per test (default 120)")
     p.add_argument("--budget", type=float, default=600.0,
                    help="seconds for one notebook-submission: all cells, tests and restarts (default 600)")

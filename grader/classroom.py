@@ -1,29 +1,60 @@
-"""Grade a whole class: each submission in its sandbox (grader.verdict), in N worker processes at once, then
-the scores into nbgrader's gradebook (from this process only), feedback, grades CSV and a table.
+"""Grade a whole class: each submission in its sandbox (grader.verdict), in N worker processes at once, each
+verdict recorded as soon as it is known (gradebook, feedback, ledger: from this process only), then the
+scores CSVs and a table.
 
 The course folder (a workspace) holds submitted/<student>/<assignment>/<assignment>.ipynb, as nbgrader's
-collect step leaves it. Every submission gets a row in the CSV, including one that was not handed in or
+collect step leaves it. Every submission gets a row in scores.csv, including one that was not handed in or
 is not a readable notebook (0 points, with the reason in `status` and in its feedback folder).
+
+Never lose, mix up or invent a grade (grader.ledger): one run per folder; a submission's failure, even the
+grader's own, is that submission's status and the class goes on; a crash or Ctrl-C loses at most the
+submissions in flight; a rerun grades only what changed (--force: everything); a withdrawn submission's grade
+is removed. Which file belongs to which command:
+
+| file | written by |
+|---|---|
+| gradebook.db, autograded/, feedback/<student>/<assignment>/<assignment>.html | this grader, as nbgrader would |
+| feedback/<student>/<assignment>/feedback.txt | this grader (put back by a rerun if nbgrader removed it) |
+| verdicts/, scores.csv, parts.csv, .grader.lock | this grader only |
+| grades.csv | `nbgrader export` (this grader never writes it) |
 """
 
+import contextlib
 import csv
+import io
+import logging
 import multiprocessing
 import os
+import re
 import shutil
+import signal
+import unicodedata
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from grader.course import GraderError, api, assignments, run, use_current_solutions
+from grader.course import GraderError, api, assignments, read_submitted_bytes, run, use_current_solutions
 from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, die_with_parent
+from grader.ledger import Ledger, course_version, key, lock, write_whole
 from grader.release import generate
-from grader.verdict import Verdict, feedback_text, grade
+from grader.verdict import Verdict, feedback_text, grade, unreadable
 
 # nbgrader's gradebook triggers SQLAlchemy "not in session" warnings on every autograde; they are harmless.
 warnings.filterwarnings("ignore", message=".*not in session.*")
+
+STUDENT_ID = re.compile(r"^\w[\w.@-]*$")
+"""Folder names nbgrader can hold as a student id: letters (Korean too), digits, _ . @ -; no leading dot."""
+NEEDS_ATTENTION = "grader error"
+
+
+class Interrupted(Exception):
+    """The run was stopped (Ctrl-C, SIGTERM); the message says what was recorded."""
+
+
+class DiskFull(GraderError):
+    pass
 
 
 @dataclass
@@ -38,48 +69,82 @@ class Result:
     problems: list = field(default_factory=list)
     sandbox: str = ""
     peak_mb: float = 0.0
+    regraded: bool = True  # False: the recorded verdict was kept (nothing changed since)
 
     @classmethod
-    def of(cls, v: Verdict) -> "Result":
+    def of(cls, v: Verdict, regraded: bool = True) -> "Result":
         return cls(v.student, v.assignment, v.status, v.score, v.max_score,
                    {p.grade_id: (p.score, p.max_score) for p in v.parts}, v.seconds, v.problems, v.sandbox,
-                   v.peak_bytes / 2**20)
+                   v.peak_bytes / 2**20, regraded)
 
 
 def grade_one(root: Path, student: str, assignment: str, limits: Limits = DEFAULT_LIMITS,
-              threads: int | None = None) -> Verdict:
-    """Grade one submission in its sandbox; write its autograded notebook. Touches no shared file, so that
-    several can run at once (the caller writes the gradebook)."""
-    root = Path(root)
-    name = f"{assignment}.ipynb"
-    verdict, nb = grade(root / "solutions" / assignment / name, root / "submitted" / student / assignment / name,
-                        student, assignment, limits, threads)
-    autograded = root / "autograded" / student / assignment
-    shutil.rmtree(autograded, ignore_errors=True)
-    if nb is not None:
-        autograded.mkdir(parents=True)
-        nbformat.write(nb, autograded / name)
-    return verdict
+              threads: int | None = None) -> tuple[Verdict, dict | None, str]:
+    """Grade one submission in its sandbox: (verdict, autograded notebook, key of what was graded). Touches no
+    file, so that several can run at once. Never raises for a submission: the grader's own failure becomes its
+    status ("grader error: ...")."""
+    root, name = Path(root), f"{assignment}.ipynb"
+    source = root / "solutions" / assignment / name
+    version = course_version(assignment)
+    try:
+        data = read_submitted_bytes(root / "submitted" / student / assignment / name)
+    except GraderError as e:
+        return unreadable(source, student, assignment, str(e)), None, key(None, version) + str(e)
+    try:
+        verdict, nb = grade(source, data, student, assignment, limits, threads)
+    except Exception as e:  # the grader's own failure: this submission needs attention, the class goes on
+        verdict, nb = unreadable(source, student, assignment, f"{NEEDS_ATTENTION}: {type(e).__name__}: {e}"), None
+    return verdict, nb, key(data, version)
 
 
-def _record(nbgrader, root: Path, verdict: Verdict) -> None:
-    """Write one verdict to the gradebook, as nbgrader's autograde would (scores of the test cells), and its
-    feedback: nbgrader's HTML (hidden tests cleared) and feedback.txt, one paragraph per part."""
+def _grade_job(job):
+    return grade_one(*job)
+
+
+def _worker_start() -> None:
+    """A pool worker: dies with the grader, leaves Ctrl-C to it, and on SIGTERM (the pool's terminate) unwinds,
+    closing its sandbox."""
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+
+
+def _record(nbgrader, root: Path, verdict: Verdict, nb, ledger: Ledger, made_from: str) -> None:
+    """Write one verdict: the autograded notebook, the gradebook's scores (as nbgrader's autograde would), the
+    feedback (nbgrader's HTML, hidden tests cleared, and feedback.txt), and last the ledger entry that says it is
+    recorded. A withdrawn submission's grade is removed."""
     a, s = verdict.assignment, verdict.student
-    folder = root / "feedback" / s / a
+    autograded, folder = root / "autograded" / s / a, root / "feedback" / s / a
     shutil.rmtree(folder, ignore_errors=True)
-    if verdict.status == "not submitted":
-        return
+    shutil.rmtree(autograded, ignore_errors=True)
     with nbgrader.gradebook as gb:
-        gb.update_or_create_submission(a, s)
-        for part in verdict.parts:
-            grade = gb.find_grade(part.grade_id, a, a, s)
-            grade.auto_score, grade.needs_manual_grade = part.score, grade.manual_score is not None
-        gb.db.commit()
-    if (root / "autograded" / s / a).exists():
-        run(nbgrader.generate_feedback(a, s), f"generate_feedback for {s}/{a}")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "feedback.txt").write_text(feedback_text(verdict))
+        if verdict.status == "not submitted":
+            if any(sub.student.id == s for sub in gb.find_assignment(a).submissions):
+                gb.remove_submission(a, s)
+        else:
+            gb.update_or_create_submission(a, s)
+            for part in verdict.parts:
+                grade_row = gb.find_grade(part.grade_id, a, a, s)
+                grade_row.auto_score, grade_row.needs_manual_grade = part.score, grade_row.manual_score is not None
+            gb.db.commit()
+    if nb is not None:
+        write_whole(autograded / f"{a}.ipynb", nbformat.writes(nb))
+        try:
+            run(nbgrader.generate_feedback(a, s), f"generate_feedback for {s}/{a}")
+        except GraderError as e:
+            shutil.rmtree(folder, ignore_errors=True)  # nothing half-written stays
+            if _disk_full(e):
+                raise
+            verdict.problems.append(f"the HTML feedback could not be made ({str(e).splitlines()[0]}); "
+                                    "feedback.txt has everything")
+    write_whole(folder / "feedback.txt", feedback_text(verdict))
+    if not verdict.status.startswith(NEEDS_ATTENTION):  # a grader error is retried by the next run
+        ledger.put(verdict, made_from)
+
+
+def _disk_full(e: BaseException) -> bool:
+    text = str(e).lower()
+    return (isinstance(e, OSError) and e.errno == 28) or "no space left" in text or "disk is full" in text
 
 
 def read_roster(root: Path) -> dict[str, dict]:
@@ -96,37 +161,142 @@ def read_roster(root: Path) -> dict[str, dict]:
     return {row["id"]: {k: row[k] for k in fields if row.get(k)} for row in rows}
 
 
-def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS) -> list[Result]:
-    """Generate, add students, grade every submission (in `workers` processes at once), record the grades in
-    the gradebook (one writer), write feedback, grades.csv and parts.csv; return one Result per submission."""
+def students_of(submitted: Path) -> tuple[list[str], dict[str, str]]:
+    """The student folders to grade, and those that cannot be graded with the reason. Hidden folders
+    (.ipynb_checkpoints) are skipped silently; a name nbgrader cannot hold is refused, never globbed."""
+    students, refused = [], {}
+    for entry in sorted(os.scandir(submitted), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue
+        if not STUDENT_ID.match(entry.name):
+            refused[entry.name] = (f"the folder name {entry.name!r} cannot be an nbgrader student id (letters, "
+                                   "digits, _ . @ - only): rename the folder and grade again")
+        elif entry.is_dir(follow_symlinks=False):
+            students.append(entry.name)
+        elif entry.is_symlink():
+            refused[entry.name] = "the student's folder is a symbolic link: collect the submission itself"
+    return students, refused
+
+
+def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, force: bool = False) -> list[Result]:
+    """Grade every submission that changed since its recorded verdict (all with force), in `workers` processes
+    at once, recording each verdict as it arrives; write scores.csv and parts.csv; return one Result per
+    submission (and per refused folder). Interrupted when stopped; DiskFull when the disk fills."""
     root = Path(root).resolve()
     submitted = root / "submitted"
     if not submitted.is_dir():
         raise GraderError(f"{submitted}: no submitted/ folder (expected submitted/<student>/<assignment>/)")
-    students = sorted(p.name for p in submitted.iterdir() if p.is_dir())
-    if not students:
-        raise GraderError(f"{submitted} holds no student folders")
     if workers < 1:
         raise GraderError(f"workers must be at least 1, got {workers}")
-    generate(use_current_solutions(root))
-    nbgrader = api(root)
-    roster = read_roster(root)
-    with nbgrader.gradebook as gb:
-        for student in students:
-            gb.update_or_create_student(student, **roster.get(student, {}))
-    jobs = [(root, s, a, limits, threads_per_worker(workers)) for a in assignments() for s in students]
+    with lock(root):
+        students, refused = students_of(submitted)
+        if not students and not refused:
+            raise GraderError(f"{submitted} holds no student folders")
+        with _quiet_gradebook(), _one_line_when_disk_full("setting up the class folder"):
+            generate(use_current_solutions(root))
+            nbgrader = api(root)
+            roster = read_roster(root)
+            with nbgrader.gradebook as gb:
+                for student in students:
+                    gb.update_or_create_student(student, **roster.get(student, {}))
+        ledger = Ledger(root)
+        results, jobs = {}, []
+        for a in assignments():
+            version = course_version(a)
+            for s in sorted(set(students) | ledger.students(a)):  # a student whose folder went: withdrawn
+                recorded = ledger.get(s, a)
+                if not force and recorded and recorded[0] == _current_key(root, s, a, version):
+                    results[s, a] = Result.of(recorded[1], regraded=False)
+                    if not (root / "feedback" / s / a / "feedback.txt").exists():  # removed by nbgrader
+                        write_whole(root / "feedback" / s / a / "feedback.txt", feedback_text(recorded[1]))
+                else:
+                    jobs.append((root, s, a, limits, threads_per_worker(workers)))
+        try:
+            for verdict, nb, made_from in _graded(jobs, workers):
+                _record_safely(nbgrader, root, verdict, nb, ledger, made_from)
+                results[verdict.student, verdict.assignment] = Result.of(verdict)
+        except KeyboardInterrupt:
+            done = sum(r.regraded for r in results.values())
+            write_csv(_rows(results, students, refused), root)
+            raise Interrupted(f"interrupted: {done} of {len(jobs)} notebook-submissions to grade were recorded "
+                              f"({len(jobs) - done} not); run the same command again to grade the rest") from None
+        except DiskFull as e:
+            write_csv(_rows(results, students, refused), root, ignore_errors=True)
+            raise DiskFull(f"{e}; {sum(r.regraded for r in results.values())} of {len(jobs)} were recorded and "
+                           "every file is whole: free some space and run the same command again") from None
+        rows = _rows(results, students, refused)
+        write_csv(rows, root)
+        return rows
+
+
+def _current_key(root: Path, student: str, assignment: str, version: str) -> str:
+    try:
+        data = read_submitted_bytes(root / "submitted" / student / assignment / f"{assignment}.ipynb")
+    except GraderError as e:
+        return key(None, version) + str(e)
+    return key(data, version)
+
+
+def _graded(jobs: list, workers: int):
+    """Verdicts as they are made: here one after the other, or in a pool of spawned workers (unordered)."""
     if workers == 1:
-        verdicts = [grade_one(*job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=die_with_parent) as pool:  # no worker outlives the grader
-            verdicts = list(pool.map(grade_one, *zip(*jobs, strict=True)))
-    results = []
-    for verdict in verdicts:
-        _record(nbgrader, root, verdict)
-        results.append(Result.of(verdict))
-    write_csv(results, root)
-    return results
+        yield from (grade_one(*job) for job in jobs)
+        return
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start) as pool:
+        yield from pool.imap_unordered(_grade_job, jobs)  # leaving the block terminates the workers
+
+
+def _record_safely(nbgrader, root, verdict, nb, ledger, made_from) -> None:
+    """Record with Ctrl-C held back (a verdict is written whole or not at all); an error of the grader becomes
+    the submission's status, a full disk stops the run."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        try:
+            with _quiet_gradebook(), _one_line_when_disk_full(f"recording {verdict.student}/{verdict.assignment}"):
+                _record(nbgrader, root, verdict, nb, ledger, made_from)
+        except DiskFull:
+            raise
+        except Exception as e:
+            verdict.status = f"{NEEDS_ATTENTION} while recording: {type(e).__name__}: {str(e).splitlines()[0][:300]}"
+            try:
+                write_whole(root / "feedback" / verdict.student / verdict.assignment / "feedback.txt",
+                            feedback_text(verdict))
+            except OSError:
+                pass
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+@contextlib.contextmanager
+def _quiet_gradebook():
+    """nbgrader's gradebook logs a traceback before it raises; the grader says what went wrong itself."""
+    log = logging.getLogger("tornado.application")
+    level, log.level = log.level, logging.CRITICAL + 1
+    try:
+        yield
+    finally:
+        log.level = level
+
+
+@contextlib.contextmanager
+def _one_line_when_disk_full(what: str):
+    try:
+        yield
+    except Exception as e:
+        if _disk_full(e):
+            raise DiskFull(f"the disk is full ({what}: {str(e).splitlines()[0][:200]})") from None
+        raise
+
+
+def _rows(results: dict, students: list, refused: dict) -> list[Result]:
+    rows = [r for _, r in sorted(results.items(), key=lambda item: (item[0][0], item[0][1]))]
+    for s in students:
+        for a in assignments():
+            if (s, a) not in results:
+                rows.append(Result(s, a, "not graded yet: the run was stopped; run the command again", regraded=False))
+    for name, why in refused.items():
+        rows += [Result(name, a, why, regraded=False) for a in assignments()]
+    return sorted(rows, key=lambda r: (r.student, r.assignment))
 
 
 def threads_per_worker(workers: int) -> int | None:
@@ -134,18 +304,44 @@ def threads_per_worker(workers: int) -> int | None:
     return None if workers == 1 else max(1, (os.cpu_count() or 1) // workers)
 
 
-def write_csv(results: list[Result], root: Path) -> None:
-    with open(root / "grades.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["student", "assignment", "score", "max_score", "status"])
-        for r in results:
-            w.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status])
-    with open(root / "parts.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["student", "assignment", "part", "score", "max_score"])
-        for r in results:
-            for part, (score, max_score) in r.parts.items():
-                w.writerow([r.student, r.assignment, part, f"{score:g}", f"{max_score:g}"])
+def write_csv(results: list[Result], root: Path, ignore_errors: bool = False) -> None:
+    """scores.csv (a row per student and notebook) and parts.csv (a row per graded part), each written whole."""
+    scores, parts = io.StringIO(), io.StringIO()
+    w = csv.writer(scores)
+    w.writerow(["student", "assignment", "score", "max_score", "status"])
+    for r in results:
+        w.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status])
+    w = csv.writer(parts)
+    w.writerow(["student", "assignment", "part", "score", "max_score"])
+    for r in results:
+        for part, (score, max_score) in r.parts.items():
+            w.writerow([r.student, r.assignment, part, f"{score:g}", f"{max_score:g}"])
+    try:
+        write_whole(root / "scores.csv", scores.getvalue())
+        write_whole(root / "parts.csv", parts.getvalue())
+    except OSError:
+        if not ignore_errors:
+            raise
+
+
+def _notes(results: list[Result]) -> str:
+    """One student's statuses other than graded, each said once: "01_rnn, 03_lstm: not submitted"."""
+    by_status = {}
+    for r in results:
+        if r.status != "graded":
+            by_status.setdefault(r.status, []).append(r.assignment)
+    return "; ".join(why if len(names) == len(results) else f"{', '.join(names)}: {why}"
+                     for why, names in by_status.items())
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives `text`: Korean and other wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
 
 
 def table(results: list[Result]) -> str:
@@ -153,14 +349,14 @@ def table(results: list[Result]) -> str:
     names = sorted({r.assignment for r in results})
     students = sorted({r.student for r in results})
     by = {(r.student, r.assignment): r for r in results}
-    width = max(len(s) for s in students + ["student"])
+    width = max(_width(s) for s in students + ["student"])
     widths = [max(9, len(n)) for n in names]
-    lines = ["  ".join(["student".ljust(width)] + [n.rjust(w) for n, w in zip(names, widths, strict=True)]
+    lines = ["  ".join([_pad("student", width)] + [n.rjust(w) for n, w in zip(names, widths, strict=True)]
                        + ["    total", "notes"])]
     for s in students:
         rs = [by[s, n] for n in names]
         cells = [f"{r.score:g}/{r.max_score:g}".rjust(w) for r, w in zip(rs, widths, strict=True)]
         total = f"{sum(r.score for r in rs):g}/{sum(r.max_score for r in rs):g}".rjust(9)
-        notes = "; ".join(f"{r.assignment}: {r.status}" for r in rs if r.status != "graded")
-        lines.append("  ".join([s.ljust(width)] + cells + [total, notes]).rstrip())
+        notes = _notes(rs)
+        lines.append("  ".join([_pad(s, width)] + cells + [total, notes]).rstrip())
     return "\n".join(lines)

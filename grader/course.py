@@ -55,10 +55,10 @@ MAX_NOTEBOOK = 64 * 2**20
 """A submitted notebook larger than this is refused rather than read into memory."""
 
 
-def read_submitted(path: Path) -> nbformat.NotebookNode:
-    """A submission's notebook, submitted/<student>/<assignment>/<name>, read as one regular file: no folder or
-    file on the way may be a symbolic link, and a FIFO or device is refused without being opened for reading,
-    so a submission can neither point the grader at other files nor block it."""
+def read_submitted_bytes(path: Path) -> bytes:
+    """A submission's notebook file, submitted/<student>/<assignment>/<name>, read as one regular file: no folder
+    or file on the way may be a symbolic link, and a FIFO or device is refused without being opened for reading,
+    so a submission can neither point the grader at other files nor block it. GraderError says what is wrong."""
     path = Path(path)
     student, assignment, name = path.parts[-3:]
     fds = [os.open(path.parents[2], os.O_RDONLY | os.O_DIRECTORY)]
@@ -85,11 +85,10 @@ def read_submitted(path: Path) -> nbformat.NotebookNode:
             raise GraderError(f"{name} is {st.st_size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK // 2**20} MB a "
                               "notebook may be: clear its outputs and hand it in again")
         with os.fdopen(os.dup(fds[-1]), "rb") as f:
-            data = f.read(MAX_NOTEBOOK + 1)
+            return f.read(MAX_NOTEBOOK + 1)
     finally:
         for fd in fds:
             os.close(fd)
-    return parse_notebook(data, name)
 
 
 def parse_notebook(data: bytes, where: str) -> nbformat.NotebookNode:
@@ -141,12 +140,15 @@ def use_current_solutions(root: Path) -> Path:
     return root
 
 
-CLASS_CONFIG = '''"""Written by `python -m grader`: this class folder uses the course's nbgrader settings."""
+CLASS_CONFIG = '''"""Written by `python -m grader`: this class folder uses the course's nbgrader settings, with
+the folder this file is in as the course root, so that a copied or moved class folder keeps to its own gradebook."""
+
+import os
 
 c = get_config()  # noqa: F821
 load_subconfig({repo_config!r})  # noqa: F821
-c.CourseDirectory.root = {root!r}
-c.Exchange.root = {exchange!r}
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
 '''
 
 
@@ -156,8 +158,7 @@ def write_class_config(root: Path) -> Path:
     root = Path(root).resolve()
     path = root / "nbgrader_config.py"
     if root != REPO:
-        path.write_text(CLASS_CONFIG.format(repo_config=str(REPO / "nbgrader_config.py"), root=str(root),
-                                            exchange=str(root / "exchange")))
+        path.write_text(CLASS_CONFIG.format(repo_config=str(REPO / "nbgrader_config.py")))
     return path
 
 

@@ -22,12 +22,15 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import GraderError, read_submitted
+from grader.course import GraderError, parse_notebook
 from grader.isolation.child import OUTPUT_KEPT
 from grader.isolation.remote import Session
 from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, Sandbox, SandboxFailure, TimeLimit
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+MARKERS = re.compile(r"(?:BEGIN|END) (?:HIDDEN TESTS|SOLUTION)")
+"""nbgrader's markers: in a learner's answer they are written in lower case in the autograded notebook, so that
+nbgrader's feedback (which looks for them anywhere in a line) cannot be broken or fooled by them."""
 
 
 @dataclass
@@ -90,11 +93,12 @@ def learner_cells(source_nb, submitted_nb) -> list[tuple[str, str, bool]]:
             continue
         gid = _meta(cell).get("grade_id")
         original = source.get(gid)
-        if is_test(cell) or (original is not None and is_test(original)) or "### BEGIN HIDDEN TESTS" in cell.source:
+        answer = bool(original is not None and _meta(original).get("solution"))
+        if is_test(cell) or (original is not None and is_test(original)) or \
+                ("### BEGIN HIDDEN TESTS" in cell.source and not answer):  # a test cell under another id
             continue
         if original is not None and _meta(original).get("locked") and not _meta(original).get("solution"):
             cell = original
-        answer = bool(original is not None and _meta(original).get("solution"))
         cells.append((gid or f"{k + 1}", cell.source, answer))
     return cells
 
@@ -109,6 +113,17 @@ def _imports(source_nb) -> str:
                     if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("grader."):
                         lines.append(ast.unparse(node))
     return "\n".join(lines)
+
+
+def _cell_answer(answer: dict) -> dict:
+    """A cell's answer from the sandbox, checked field by field: the sandbox is the submission's, so nothing in
+    it is trusted (types, and sizes kept within OUTPUT_KEPT)."""
+    printed, output, error = answer.get("printed"), answer.get("output"), answer.get("error")
+    clean = {"printed": printed if isinstance(printed, int) and not isinstance(printed, bool) else 0,
+             "output": output[:OUTPUT_KEPT] if isinstance(output, str) else "", "error": None}
+    if isinstance(error, dict):
+        clean["error"] = {k: str(error.get(k, ""))[:2000] for k in ("type", "message", "where")}
+    return clean
 
 
 def _names(code) -> set:
@@ -162,7 +177,7 @@ class _Run:
                     continue
                 self.sandbox.deadline = self.deadline()
                 try:
-                    answer, _ = self.sandbox.request({"op": "cell", "source": source, "name": name})
+                    answer = _cell_answer(self.sandbox.request({"op": "cell", "source": source, "name": name})[0])
                 except SandboxFailure as e:
                     self.skip.add(name)
                     self.verdict.problems.append(f"cell {name} was stopped: {self.stopped(e)}; it is skipped from "
@@ -192,20 +207,25 @@ class _Run:
                                          "output; they were discarded")
 
 
-def grade(source_path: Path, submitted_path: Path, student: str, assignment: str, limits: Limits = DEFAULT_LIMITS,
+def unreadable(source_path: Path, student: str, assignment: str, status: str) -> Verdict:
+    """The verdict of a submission that could not be graded: every part 0, with `status` as the reason."""
+    verdict = Verdict(student, assignment, status=status, parts=parts_of(nbformat.read(source_path, as_version=4)))
+    for part in verdict.parts:
+        part.message = status
+    return verdict
+
+
+def grade(source_path: Path, notebook: bytes, student: str, assignment: str, limits: Limits = DEFAULT_LIMITS,
           threads: int | None = None) -> tuple[Verdict, nbformat.NotebookNode | None]:
-    """Grade one submission. Returns the verdict and the autograded notebook (None when nothing could run)."""
+    """Grade one submission, the notebook file's bytes. Returns the verdict and the autograded notebook (None
+    when nothing could run)."""
     start = time.perf_counter()
     source_nb = nbformat.read(source_path, as_version=4)
-    verdict = Verdict(student, assignment, parts=parts_of(source_nb))
     try:
-        submitted_nb = read_submitted(submitted_path)
+        submitted_nb = parse_notebook(notebook, f"{assignment}.ipynb")
     except GraderError as e:
-        verdict.status = str(e)
-        for part in verdict.parts:
-            part.message = verdict.status
-        verdict.seconds = time.perf_counter() - start
-        return verdict, None
+        return unreadable(source_path, student, assignment, str(e)), None
+    verdict = Verdict(student, assignment, parts=parts_of(source_nb))
     run = _Run(learner_cells(source_nb, submitted_nb), limits, threads, verdict)
     try:
         tests = {_meta(c)["grade_id"]: c.source for c in source_nb.cells if c.cell_type == "code" and is_test(c)}
@@ -247,7 +267,7 @@ def _grade_part(part: Part, test_source: str, imports: str, run: _Run, limits: L
         name = getattr(e, "name", None) or str(e)
         part.message = (f"{name} is not defined in your notebook: keep the function's name as given and run its "
                         "cell (was the cell deleted or the function renamed?)" if name in missing else _explain(e))
-    except BaseException as e:  # a check's AssertionError, or the learner's own exception
+    except Exception as e:  # a check's AssertionError, or the learner's own exception (never a Ctrl-C)
         if run.sandbox is not None and run.sandbox.process.poll() is not None and isinstance(e, Exception):
             part.message = "stopped: the notebook's process ended while this part was checked"
         else:
@@ -275,7 +295,7 @@ def autograded_notebook(source_nb, submitted_nb, verdict: Verdict, outputs: dict
         gid = _meta(cell).get("grade_id")
         cell.outputs, cell.execution_count = [], None
         if _meta(cell).get("solution") and gid in answers:
-            cell.source = answers[gid].source
+            cell.source = MARKERS.sub(lambda m: m.group(0).lower(), answers[gid].source)
         if gid in parts:
             p = parts[gid]
             if p.output:
@@ -299,7 +319,9 @@ def autograded_notebook(source_nb, submitted_nb, verdict: Verdict, outputs: dict
 def feedback_text(verdict: Verdict) -> str:
     """Plain-text feedback: the score, any problems, then per part what was checked, the points and why."""
     lines = [f"{verdict.assignment} for {verdict.student}: {verdict.score:g} / {verdict.max_score:g} points."]
-    if verdict.status != "graded":
+    if verdict.status == "not submitted":
+        lines.append("Not submitted: no notebook was found, so any earlier grade of it was removed.")
+    elif verdict.status != "graded":
         lines.append(f"Not graded: {verdict.status}.")
     lines += [f"Problem: {p}" for p in verdict.problems]
     for p in verdict.parts:

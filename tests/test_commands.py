@@ -110,7 +110,7 @@ def test_grade_records_unreadable_and_misnamed_submissions_as_zero(tmp_path):
     nbformat.write(build("01_rnn"), tmp_path / "submitted" / "misnamed" / "01_rnn" / "rnn_final.ipynb")
     run = grader("grade", str(tmp_path))
     assert run.returncode == 0, run.stderr
-    with open(tmp_path / "grades.csv") as f:
+    with open(tmp_path / "scores.csv") as f:
         rows = {r["student"]: r for r in csv.DictReader(f) if r["assignment"] == "01_rnn"}
     assert (rows["good"]["score"], rows["good"]["status"]) == ("13", "graded")
     assert rows["malformed"]["score"] == "0" and "not a readable notebook" in rows["malformed"]["status"]

@@ -86,7 +86,7 @@ def _cases(root: Path) -> dict:
     secrets = ["/etc/shadow", str(REPO / "solutions" / A / NB), str(root / "solutions" / A / NB),
                f"solutions/{A}/{NB}", str(root / "gradebook.db"), str(root / "submitted" / "a_perfect" / A / NB),
                str(REPO / "grader" / "checks" / "rnn.py"), str(REPO / "grader" / "checks" / "__init__.py")]
-    targets = [str(root / "gradebook.db"), str(root / "grades.csv"), str(root / "submitted" / "a_perfect" / A / NB),
+    targets = [str(root / "gradebook.db"), str(root / "scores.csv"), str(root / "submitted" / "a_perfect" / A / NB),
                str(REPO / "grader" / "checks" / "rnn.py")]
     spy = SPY.format(secrets=secrets, secret=SECRET, targets=targets)
     references = [("    h_t = np.tanh(", "    from grader.checks.rnn import ref_cell_forward\n"

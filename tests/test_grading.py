@@ -65,9 +65,9 @@ def test_feedback_shows_failures_but_no_hidden_tests(graded):
         assert "Traceback (most recent call last)" not in html and "grader/checks" not in html
 
 
-def test_grades_csv_has_a_row_per_student_and_notebook(graded):
+def test_scores_csv_has_a_row_per_student_and_notebook(graded):
     root, results = graded
-    rows = (root / "grades.csv").read_text().strip().splitlines()
+    rows = (root / "scores.csv").read_text().strip().splitlines()
     assert rows[0] == "student,assignment,score,max_score,status"
     assert len(rows) == 1 + len(results)
     assert f"{PERFECT},01_rnn,13,13,graded" in rows

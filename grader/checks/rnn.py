@@ -293,8 +293,18 @@ def _cycle_params(V: int, through_hidden: bool) -> dict:
             "W_hy": big * shift, "b_y": np.zeros(V)}
 
 
-def _indices(out) -> list[int] | None:
-    return None if out is None else [int(i) for i in np.asarray(out).ravel()]
+def _indices(out, V: int) -> list[int] | None:
+    """sample's output as a list of ints, checked before anything is computed from it."""
+    if out is None:
+        return None
+    got = np.asarray(out).ravel()
+    if got.dtype.kind not in "iuf" or got.size > 10**6:
+        fail(f"sample must return a list of character indices, got {type(out).__name__} of {got.dtype} "
+             f"({got.size} values)")
+    bad = got[(got < 0) | (got >= V) | (got != np.round(got))]
+    if bad.size:
+        fail(f"sample returned index {bad[0]!r}, outside 0..{V - 1}: each index must pick one of the V characters")
+    return [int(i) for i in got]
 
 
 def _tv(freq: np.ndarray, logits: np.ndarray) -> float:
@@ -316,7 +326,7 @@ def check_sample(sample, seed: int = 0, V: int = 5, n: int = 3000):
          "the hidden state h must be carried from each step to the next"),
     ]
     for params, h0, model, constant_hint in cases:
-        got = _indices(sample(params, h0, 0, 2 * V, 1.0, np.random.default_rng(seed)))
+        got = _indices(sample(params, h0, 0, 2 * V, 1.0, np.random.default_rng(seed)), V)
         if got is None or len(got) != 2 * V:
             fail(f"sample(..., n={2 * V}) must return {2 * V} indices, got {got!r}")
         if got != want:
@@ -328,11 +338,14 @@ def check_sample(sample, seed: int = 0, V: int = 5, n: int = 3000):
            "W_hy": np.zeros((V, V)), "b_y": logits}
     first = sample(copy_params(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
     again = sample(copy_params(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
-    if _indices(first) != _indices(again):
+    if _indices(first, V) != _indices(again, V):
         fail("two runs with generators of the same seed gave different samples: "
              "draw with the `rng` argument (rng.choice), not np.random's global state")
     for temperature in (0.5, 1.0, 2.0):
-        samples = _indices(sample(copy_params(iid), np.zeros((1, V)), 0, n, temperature, np.random.default_rng(seed)))
+        samples = _indices(sample(copy_params(iid), np.zeros((1, V)), 0, n, temperature, np.random.default_rng(seed)),
+                           V)
+        if samples is None or len(samples) != n:
+            fail(f"sample(..., n={n}) must return {n} indices, got {'None' if samples is None else len(samples)}")
         freq = np.bincount(np.asarray(samples, dtype=np.int64), minlength=V) / len(samples)
         tv = _tv(freq, logits / temperature)
         if tv > 0.05:  # a correct sampler lands ~0.01 away at n = 3000; mistakes land 0.15 or more away

@@ -126,7 +126,7 @@ class _Child:
         filename = f"<cell {name}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         _, error, out = _captured(lambda: exec(compile(source, filename, "exec"), self.namespace))
-        return {"error": error, "output": out.text(), "printed": out.count}
+        return {"error": error, "output": out.text()[:OUTPUT_KEPT], "printed": out.count}
 
     def encoded(self, value, also=None) -> tuple[dict, list, list]:
         """The answer carrying `value` (and `also`, the arguments after a call, so that changes made in place

@@ -140,8 +140,10 @@ class _Bridge(torch.autograd.Function):
 
 def _learner_error(error: dict) -> Exception:
     """The learner's exception, rebuilt in the grader: Python's own type where it is one, with `where` attached."""
-    kind = getattr(builtins, str(error.get("type")), None)
-    message = str(error.get("message", ""))
+    if not isinstance(error, dict):
+        error = {"type": "LearnerError", "message": "malformed error"}
+    kind = getattr(builtins, str(error.get("type"))[:100], None)
+    message = str(error.get("message", ""))[:2000]
     if isinstance(kind, type) and issubclass(kind, Exception) and kind.__module__ == "builtins":
         try:
             e = kind(message)
@@ -151,7 +153,7 @@ def _learner_error(error: dict) -> Exception:
         e = ReadyMadeModule(message)
     else:
         e = LearnerError(f"{error.get('type')}: {message}")
-    e.learner_where = str(error.get("where", ""))
+    e.learner_where = str(error.get("where", ""))[:2000]
     return e
 
 

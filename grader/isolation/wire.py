@@ -27,8 +27,11 @@ MODULES = {  # torch.nn classes rebuilt on the other side: constructor arguments
     "GRUCell": ("input_size", "hidden_size", "bias"),
     "RNNCell": ("input_size", "hidden_size", "bias", "nonlinearity"),
 }
-MAX_MESSAGE = 512 * 2**20
-"""A message larger than this (a function returning gigabytes) is refused rather than read into memory."""
+MAX_MESSAGE, MAX_HEADER = 128 * 2**20, 16 * 2**20
+"""A message (or its JSON part) larger than this is refused rather than read into memory: the checks' largest
+messages are a few MB, and the grader's process must stay under 1 GB whatever a submission sends back."""
+MAX_NODES, MAX_DEPTH, MAX_LAYERS, MAX_SIZE = 1_000_000, 64, 16, 2**20
+"""Budgets of one decoded value: its parts, its nesting, and a torch.nn module's layers and sizes."""
 
 
 class WireError(Exception):
@@ -101,8 +104,18 @@ class Decoder:
 
     def __init__(self, buffers: list, device: torch.device, from_ref=None):
         self.buffers, self.device, self.from_ref, self.tensors = buffers, device, from_ref, []
+        self.used, self.nodes, self.depth = set(), 0, 0
 
     def decode(self, node):
+        self.nodes, self.depth = self.nodes + 1, self.depth + 1
+        try:
+            if self.nodes > MAX_NODES or self.depth > MAX_DEPTH:
+                raise WireError(f"a value with more than {MAX_NODES:,} parts or {MAX_DEPTH} levels of nesting")
+            return self._decode(node)
+        finally:
+            self.depth -= 1
+
+    def _decode(self, node):
         if not isinstance(node, dict) or not isinstance(node.get("t"), str):
             raise WireError("malformed value")
         t = node["t"]
@@ -143,6 +156,9 @@ class Decoder:
         dtype, shape, b = node.get("dtype"), _list(node.get("shape")), _int(node.get("b"))
         if dtype not in DTYPES or any(not isinstance(n, int) or n < 0 for n in shape) or not 0 <= b < len(self.buffers):
             raise WireError("malformed array")
+        if b in self.used:  # each array has its own buffer: one buffer read many times would multiply memory
+            raise WireError("a buffer used twice")
+        self.used.add(b)
         data = self.buffers[b]
         if len(data) != int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize:
             raise WireError("array size does not match its shape")
@@ -169,8 +185,12 @@ class Decoder:
             raise WireError("malformed module")
         if any(v is not None and not isinstance(v, bool | int | str) for v in init.values()):
             raise WireError("malformed module sizes")
-        try:
-            module = getattr(torch.nn, cls)(**init)
+        layers = init.get("num_layers", 1)
+        if any(isinstance(v, int) and not 0 <= v <= MAX_SIZE for v in init.values()) or \
+                not isinstance(layers, int) or layers > MAX_LAYERS:
+            raise WireError(f"torch.nn.{cls} with sizes beyond {MAX_SIZE:,} or more than {MAX_LAYERS} layers")
+        try:  # on the meta device: no memory until the weights that came with it are checked against its sizes
+            module = getattr(torch.nn, cls)(**init, device="meta")
         except Exception as e:  # sizes that torch refuses
             raise WireError(f"cannot build torch.nn.{cls}: {e}") from None
         if not isinstance(node.get("params"), dict):
@@ -216,7 +236,7 @@ def send(fd: int, header: dict, buffers: list = ()) -> None:
 def receive(fd: int, deadline: float | None = None) -> tuple[dict, list]:
     """Read one message; TimeoutError after `deadline` (time.monotonic()), EOFError when the writer is gone."""
     n_head, n_buf = struct.unpack("<QQ", _read(fd, 16, deadline))
-    if n_head > MAX_MESSAGE or n_buf > 100_000:
+    if n_head > MAX_HEADER or n_buf > 100_000:
         raise WireError("message too large")
     try:
         header = json.loads(_read(fd, n_head, deadline))
