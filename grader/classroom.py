@@ -36,7 +36,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course import GraderError, api, assignments, read_submitted_bytes, run, use_current_solutions
-from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, die_with_parent
+from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, close_all, die_with_parent
 from grader.ledger import Ledger, course_version, key, lock, write_whole
 from grader.release import generate
 from grader.verdict import Verdict, feedback_text, grade, unreadable
@@ -102,11 +102,16 @@ def _grade_job(job):
 
 
 def _worker_start() -> None:
-    """A pool worker: dies with the grader, leaves Ctrl-C to it, and on SIGTERM (the pool's terminate) unwinds,
-    closing its sandbox."""
+    """A pool worker: dies with the grader, leaves Ctrl-C to the grader, and on SIGTERM (the pool's terminate
+    when the grader is stopped) closes its sandbox and exits at once, quietly."""
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(143)))
+    signal.signal(signal.SIGTERM, _worker_stop)
+
+
+def _worker_stop(*_) -> None:
+    close_all()
+    os._exit(143)
 
 
 def _record(nbgrader, root: Path, verdict: Verdict, nb, ledger: Ledger, made_from: str) -> None:
@@ -242,8 +247,15 @@ def _graded(jobs: list, workers: int):
     if workers == 1:
         yield from (grade_one(*job) for job in jobs)
         return
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start) as pool:
-        yield from pool.imap_unordered(_grade_job, jobs)  # leaving the block terminates the workers
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start)
+    try:
+        yield from pool.imap_unordered(_grade_job, jobs)
+    except BaseException:  # stopped: each worker closes its sandbox and exits
+        pool.terminate()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
 
 
 def _record_safely(nbgrader, root, verdict, nb, ledger, made_from) -> None:

@@ -99,6 +99,8 @@ def describe_mode(name: str) -> str:
 class Sandbox:
     """One isolated child process for one submission. `deadline` (time.monotonic()) bounds every request."""
 
+    live: set = set()  # this process's open sandboxes, for close_all()
+
     def __init__(self, limits: Limits, threads: int | None = None, deadline: float | None = None):
         self.limits, self.mode = limits, mode()
         self.workdir = "/tmp" if self.mode == "bubblewrap" else tempfile.mkdtemp(prefix="rnn-sandbox-")
@@ -122,6 +124,7 @@ class Sandbox:
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.workdir,
             env=env, pass_fds=(child_reads, child_writes), start_new_session=True, preexec_fn=die_with_parent)
+        Sandbox.live.add(self)
         os.close(child_reads)
         os.close(child_writes)
         self._out, self._in = parent_writes, parent_reads
@@ -199,6 +202,7 @@ class Sandbox:
                 os.kill(pid, signal.SIGKILL)
 
     def close(self) -> None:
+        Sandbox.live.discard(self)
         self._kill()
         self.process.wait()
         for fd in (self._out, self._in):
@@ -254,6 +258,12 @@ def usage(pids: list[int]) -> tuple[int, int]:
                 mounts.add((st.f_fsid, folder, (st.f_blocks - st.f_bfree) * st.f_frsize))
     host = {os.statvfs(f"/{folder}").f_fsid for folder in ("tmp", "dev/shm") if os.path.exists(f"/{folder}")}
     return memory + sum(used for fsid, _, used in mounts if fsid not in host), tasks
+
+
+def close_all() -> None:
+    """Close every sandbox this process has open (a worker told to stop)."""
+    for sandbox in list(Sandbox.live):
+        sandbox.close()
 
 
 def die_with_parent() -> None:
