@@ -303,7 +303,7 @@ def _indices(out, V: int) -> list[int] | None:
              f"({got.size} values)")
     bad = got[(got < 0) | (got >= V) | (got != np.round(got))]
     if bad.size:
-        fail(f"sample returned index {bad[0]!r}, outside 0..{V - 1}: each index must pick one of the V characters")
+        fail(f"sample returned index {bad[0].item()!r}, outside 0..{V - 1}: each index must pick one of the V characters")
     return [int(i) for i in got]
 
 
