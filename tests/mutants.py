@@ -16,6 +16,8 @@ RNN_01 = {
         {SOFTMAX}, "axis 0"),
     "softmax_without_max_subtraction": (
         {"softmax": [("z = z - z.max(axis=-1, keepdims=True)", "pass")]}, {SOFTMAX}, "overflow"),
+    "softmax_with_one_max_for_the_whole_batch": (  # seen in two independent solutions, one from a public answer
+        {"softmax": [("z.max(axis=-1, keepdims=True)", "z.max()")]}, {SOFTMAX}, "each row's own maximum"),
     # the cell
     "sigmoid_instead_of_tanh": (
         {"rnn_cell_forward": [("h_t = np.tanh(", "sigmoid = lambda a: 1 / (1 + np.exp(-a))\n    h_t = sigmoid(")]},

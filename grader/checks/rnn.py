@@ -124,8 +124,18 @@ def check_softmax(softmax, seed: int = 0, N: int = 4, V: int = 5):
         raise AssertionError("softmax(z + 1000) contains NaN or inf: np.exp overflows for large scores; "
                              "subtract each row's maximum first")
     assert_close("softmax(z + 1000)", big, want)
+    apart = z.copy()
+    apart[1:] += 1000.0  # rows of different scales: each needs its own maximum
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        mixed = softmax(apart.copy())
+    if mixed is not None and not np.all(np.isfinite(np.asarray(mixed, dtype=float))):
+        raise AssertionError("softmax of a batch whose rows differ in scale (rows 1.. shifted by 1000) contains NaN "
+                             "or inf: subtract each row's own maximum (z.max(axis=-1, keepdims=True)), not one "
+                             "maximum of the whole array")
+    assert_close("softmax of a batch whose rows differ in scale", mixed, want)
     assert_close("softmax of a single vector z[0]", softmax(z[0].copy()), want[0])
-    passed(f"softmax matches torch.softmax on {N}x{V} inputs, and stays finite for z + 1000")
+    passed(f"softmax matches torch.softmax on {N}x{V} inputs, and stays finite for z + 1000 and for rows of "
+           "different scales")
 
 
 def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0, N: int = 3, D: int = 4, H: int = 5, V: int = 6):
@@ -303,7 +313,8 @@ def _indices(out, V: int) -> list[int] | None:
              f"({got.size} values)")
     bad = got[(got < 0) | (got >= V) | (got != np.round(got))]
     if bad.size:
-        fail(f"sample returned index {bad[0].item()!r}, outside 0..{V - 1}: each index must pick one of the V characters")
+        fail(f"sample returned index {bad[0].item()!r}, outside 0..{V - 1}: each index must pick one of the V "
+             "characters")
     return [int(i) for i in got]
 
 
