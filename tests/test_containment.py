@@ -163,10 +163,13 @@ def _write_class(root: Path) -> dict:
 
 
 def _fingerprint(*folders: Path) -> dict:
-    """Every file's hash under the folders (links and FIFOs by their kind, never followed or opened)."""
+    """Every file's hash under the folders (links and FIFOs by their kind, never followed or opened); Python's
+    bytecode caches, which the grader's own imports may write, are left out."""
     found = {}
     for folder in folders:
         for path in sorted(folder.rglob("*")):
+            if "__pycache__" in path.parts:
+                continue
             if path.is_symlink() or not path.is_file():
                 found[str(path)] = "link" if path.is_symlink() else "other"
             else:

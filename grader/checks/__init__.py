@@ -69,6 +69,12 @@ def expect_callable(fn, name: str) -> None:
         raise TypeError(f"pass your function {name} itself (not its result), got {type(fn).__name__}")
 
 
+def returns(result, n: int) -> bool:
+    """Whether a learner's function returned n values: a tuple, or any list of them (the values are what is
+    graded, not the container)."""
+    return isinstance(result, tuple | list) and len(result) == n
+
+
 def passed(what: str) -> None:
     print(f"OK: {what}")
 

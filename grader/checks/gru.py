@@ -29,6 +29,7 @@ from grader.checks import (
     learner,
     passed,
     readable_tracebacks,
+    returns,
     sigmoid,
     term_mistakes,
 )
@@ -112,7 +113,7 @@ def check_gru_gates(gru_gates, seed: int = 0, N: int = 3, D: int = 4, H: int = 5
     p = make_gate_params(D, H, rng)
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
     result = learner("gru_gates", gru_gates, as_tensor(x_t), as_tensor(h_prev), as_tensors(p))
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not returns(result, 2):
         fail("gru_gates must return the two gates (r_t, z_t)")
     pre = {g: x_t @ p[f"W_{g}"].T + h_prev @ p[f"V_{g}"].T + p[f"b_{g}"] for g in ("r", "z")}
     for gate, other, got in (("r", "z", result[0]), ("z", "r", result[1])):
@@ -196,7 +197,7 @@ def check_gru_layer(gru_layer, seed: int = 0, N: int = 2, T: int = 5, D: int = 3
     args = {name: as_tensor(value, requires_grad=True) for name, value in zip(("x", "h_0", *names), (x, h0, *weights),
                                                                              strict=True)}
     result = learner("gru_layer", gru_layer, *args.values())
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not returns(result, 2):
         fail("gru_layer must return (outputs, h_T)")
     got_out, got_h = result
     assert_close("outputs (h_t at every step)", got_out, out, FLOAT64, _layer_mistakes(x, h0, split_torch(*weights)))

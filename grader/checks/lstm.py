@@ -27,6 +27,7 @@ from grader.checks import (
     learner,
     passed,
     readable_tracebacks,
+    returns,
     sigmoid,
     term_mistakes,
 )
@@ -74,7 +75,7 @@ def check_lstm_gates(lstm_gates, seed: int = 0, N: int = 3, D: int = 4, H: int =
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
     ref = _gate_values(x_t, h_prev, p)
     result = learner("lstm_gates", lstm_gates, as_tensor(x_t), as_tensor(h_prev), as_tensors(p))
-    if not isinstance(result, tuple) or len(result) != 4:
+    if not returns(result, 4):
         fail("lstm_gates must return the four gates (f_t, i_t, g_t, o_t)")
     names = {"f": "f_t (forget gate)", "i": "i_t (input gate)", "g": "g_t (candidate)", "o": "o_t (output gate)"}
     for gate, got in zip(("f", "i", "g", "o"), result, strict=True):
@@ -107,7 +108,7 @@ def _cell_mistakes(ref: dict, c_prev, h_prev) -> tuple[dict, dict]:
 
 
 def _check_cell_result(result, name, want_h, want_c, ref, c_prev, h_prev):
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not returns(result, 2):
         fail(f"{name} must return the pair (h_t, c_t)")
     h_t, c_t = result
     c_mistakes, h_mistakes = _cell_mistakes(ref, c_prev, h_prev)
@@ -139,7 +140,7 @@ def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4
     with torch.no_grad():
         want_h, want_c = cell(as_tensor(x_t), (as_tensor(h_prev), as_tensor(c_prev)))
     result = learner("lstm_cell_fused", lstm_cell_fused, *(as_tensor(a) for a in (x_t, h_prev, c_prev, W, V, b)))
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not returns(result, 2):
         fail("lstm_cell_fused must return the pair (h_t, c_t)")
     ref = _gate_values(x_t, h_prev, p)
     c_mistakes, h_mistakes = _cell_mistakes(ref, c_prev, h_prev)
@@ -187,8 +188,7 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
     args = {k: as_tensor(v, requires_grad=True) for k, v in (("x", x), ("W", W), ("V", V), ("b", b))}
     result = learner(name, lstm_layer, args["x"], (as_tensor(h0), as_tensor(c0)),
                      args["W"], args["V"], args["b"])
-    if (not isinstance(result, tuple) or len(result) != 2 or not isinstance(result[1], tuple)
-            or len(result[1]) != 2):
+    if not returns(result, 2) or not returns(result[1], 2):
         fail(f"{name} must return (outputs, (h_T, c_T))")
     got_out, (got_h, got_c) = result
     with torch.no_grad():

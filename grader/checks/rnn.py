@@ -14,7 +14,7 @@ Layout (batch first, weights as torch stores them):
 import numpy as np
 import torch
 
-from grader.checks import as_tensor, depends_on, expect_callable, passed, readable_tracebacks
+from grader.checks import as_tensor, depends_on, expect_callable, passed, readable_tracebacks, returns
 from grader.device import describe, device
 from grader.tolerance import assert_close, fail
 
@@ -145,7 +145,7 @@ def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0, N: int = 3, D: int =
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
     want_h, want_y = ref_cell_forward(x_t, h_prev, P)
     result = rnn_cell_forward(x_t.copy(), h_prev.copy(), copy_params(P))
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not returns(result, 2):
         raise AssertionError("rnn_cell_forward must return the pair (h_t, y_t)")
     h_t, y_t = result
 
@@ -177,7 +177,7 @@ def check_rnn_forward(rnn_forward, seed: int = 0, N: int = 2, T: int = 5, D: int
     x, h0 = rng.normal(size=(N, T, D)), rng.normal(size=(N, H))
     want_y, want_h = ref_forward(x, h0, P)
     result = rnn_forward(x.copy(), h0.copy(), copy_params(P))
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not returns(result, 2):
         raise AssertionError("rnn_forward must return the pair (y, h)")
     y, h = result
 
@@ -208,7 +208,7 @@ def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0, N: int = 3, D: int
     h_t = ref_cell_forward(x_t, h_prev, P)[0].cpu().numpy()
     want_dx, want_dh_prev, want = ref_cell_backward(dh_t, x_t, h_prev, P)
     result = rnn_cell_backward(dh_t.copy(), x_t.copy(), h_prev.copy(), h_t.copy(), copy_params(P))
-    if not isinstance(result, tuple) or len(result) != 3 or not isinstance(result[2], dict):
+    if not returns(result, 3) or not isinstance(result[2], dict):
         raise AssertionError("rnn_cell_backward must return (dx_t, dh_prev, grads) with grads a dict")
     dx_t, dh_prev, grads = result
 
@@ -266,7 +266,7 @@ def check_rnn_backward(rnn_backward, seed: int = 0, N: int = 2, T: int = 4, D: i
     h = ref_forward(x, h0, P)[1].cpu().numpy()
     want, want_dh0 = ref_backward(dy, x, h0, P)
     result = rnn_backward(dy.copy(), x.copy(), h0.copy(), h.copy(), copy_params(P))
-    if not isinstance(result, tuple) or len(result) != 2 or not isinstance(result[0], dict):
+    if not returns(result, 2) or not isinstance(result[0], dict):
         raise AssertionError("rnn_backward must return (grads, dh0) with grads a dict")
     grads, dh0 = result
 

@@ -11,7 +11,16 @@ and must make T + 1 matrix products for T steps: one for every step's input proj
 import numpy as np
 import torch
 
-from grader.checks import as_tensor, expect_callable, learner, learner_counted, passed, readable_tracebacks, sigmoid
+from grader.checks import (
+    as_tensor,
+    expect_callable,
+    learner,
+    learner_counted,
+    passed,
+    readable_tracebacks,
+    returns,
+    sigmoid,
+)
 from grader.checks.lstm import check_lstm_layer
 from grader.device import describe, device
 from grader.tolerance import FLOAT64, assert_close, fail
@@ -44,7 +53,7 @@ def check_lstm_step(lstm_step, seed: int = 0, N: int = 3, H: int = 4):
 
     ours = {k: as_tensor(v, requires_grad=True) for k, v in (("gx_t", gx), ("h_prev", h0), ("c_prev", c0), ("V", V))}
     result = learner("lstm_step", lstm_step, ours["gx_t"], ours["h_prev"], ours["c_prev"], ours["V"])
-    if not isinstance(result, tuple) or len(result) != 2:
+    if not returns(result, 2):
         fail("lstm_step must return the pair (h_t, c_t)")
     h_t, c_t = result
     wrong = {
