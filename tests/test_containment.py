@@ -20,8 +20,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from mutants import BWD, CELL_BWD, CELL_FWD, FWD, SAMPLE, SOFTMAX
+from processes import kill_all, processes
 
 from grader.course import REPO, new_workspace
+from grader.isolation.sandbox import tree
 from grader.submissions import build
 
 A = "01_rnn"
@@ -181,25 +183,6 @@ def _course_files() -> list[Path]:
     return [REPO / name for name in ("solutions", "notebooks", "grader", "rnncourse", "datasets")]
 
 
-def _processes(word: str) -> list[int]:
-    """Processes whose command line contains `word`."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit() and name != str(os.getpid()):
-            try:
-                if word.encode() in Path(f"/proc/{name}/cmdline").read_bytes():
-                    found.append(int(name))
-            except OSError:
-                pass
-    return found
-
-
-def _kill_all(word: str) -> None:
-    for pid in _processes(word):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-
-
 def _grader(root: Path, mode: str, *extra: str, **popen) -> subprocess.Popen:
     env = {**os.environ, "RNN_COURSE_SANDBOX": mode, "GRADER_SECRET": SECRET}
     return subprocess.Popen([sys.executable, "-m", "grader", "grade", ".", *OPTIONS, *extra], cwd=root, env=env,
@@ -215,8 +198,8 @@ def attacked_class(request, tmp_path_factory):
     course_before = _fingerprint(*_course_files())
     grader = _grader(root, mode)
     out, _ = grader.communicate(timeout=900)
-    leftovers = _processes(f"rnn-detached-{TOKEN}")
-    _kill_all(f"rnn-detached-{TOKEN}")  # the fallback's documented weakness; never leave them running
+    leftovers = processes(f"rnn-detached-{TOKEN}")
+    kill_all(f"rnn-detached-{TOKEN}")  # the fallback's documented weakness; never leave them running
     assert grader.returncode == 0, out
     yield {"mode": mode, "root": root, "cases": cases, "out": out, "leftovers": leftovers,
            "submitted_before": submitted_before, "course_before": course_before}
@@ -290,21 +273,21 @@ def test_kill_9_of_the_grader_leaves_no_process_behind(tmp_path, mode, workers):
     folder = root / "submitted" / "spinner" / A
     folder.mkdir(parents=True)
     nbformat.write(build(A, {"softmax": [before("softmax", spin)]}), folder / NB)
-    before_children = set(_processes("grader.isolation.child"))
     grader = _grader(root, mode, "--workers", workers, "--cell-timeout", "120", start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while len(_processes(tag)) < 2 and time.monotonic() < deadline and grader.poll() is None:
+        while len(processes(tag)) < 2 and time.monotonic() < deadline and grader.poll() is None:
             time.sleep(0.2)
-        assert len(_processes(tag)) >= 2, "the submission's processes never started"
+        assert len(processes(tag)) >= 2, "the submission's processes never started"
+        sandboxes = set(processes("grader.isolation.child")) & set(tree(grader.pid))  # this grader's, not others'
+        assert sandboxes, "no sandbox under the grader"
         os.kill(grader.pid, signal.SIGKILL)
         grader.wait()
         time.sleep(3)
-        children = set(_processes("grader.isolation.child")) - before_children
-        assert children == set(), "the sandbox outlived the grader"
+        assert sandboxes & set(processes("grader.isolation.child")) == set(), "the sandbox outlived the grader"
         if mode == "bubblewrap":
-            assert _processes(tag) == [], "a submission's process outlived the grader"
+            assert processes(tag) == [], "a submission's process outlived the grader"
     finally:
-        _kill_all(tag)
+        kill_all(tag)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(grader.pid, signal.SIGKILL)

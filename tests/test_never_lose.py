@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from processes import processes
 from traitlets.config.loader import PyFileConfigLoader
 
 from grader.course import REPO, api, new_workspace
@@ -77,18 +78,6 @@ def wait_for(condition, seconds: float = 120, what: str = "") -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
-
-
-def processes(word: str) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                if word.encode() in Path(f"/proc/{name}/cmdline").read_bytes():
-                    found.append(int(name))
-            except OSError:
-                pass
-    return found
 
 
 def columns(text: str) -> int:
