@@ -34,13 +34,6 @@ def assignments() -> list[str]:
     return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and list(p.glob("*.ipynb")))
 
 
-def check_assignment(name: str) -> str:
-    known = assignments()
-    if name not in known:
-        raise GraderError(f"unknown assignment '{name}'; the course has: {', '.join(known)}")
-    return name
-
-
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read and validate a notebook, with an error that says what is wrong with the file."""
     path = Path(path)

@@ -13,7 +13,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade, is_grade
 
-from grader.course import SOLUTIONS, GraderError, check_assignment, read_notebook
+from grader.course import SOLUTIONS, GraderError, assignments, read_notebook
 
 CELL_TIMEOUT = 120
 
@@ -39,19 +39,33 @@ def _message(cell) -> str:
     return f"wrote to stderr (nbgrader scores that 0): {stderr.strip()[:300]}" if stderr else ""
 
 
+def assignment_of(nb) -> str | None:
+    """The assignment a notebook belongs to, from its cells' nbgrader ids, so that a copy under any name, in any
+    folder, is checked: the assignment sharing the most ids, None when it shares none."""
+    ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells} - {None}
+    shared = {a: len(ids & set(_reference_ids(a))) for a in assignments()}
+    best = max(shared, key=shared.get, default=None)
+    return best if best is not None and shared[best] else None
+
+
+def _reference_ids(assignment: str) -> list:
+    source = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    return [c.metadata["nbgrader"]["grade_id"] for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id")]
+
+
 def check(path: Path) -> list[Part]:
     path = Path(path).resolve()
     nb = read_notebook(path)
-    assignment = check_assignment(path.parent.name) if (SOLUTIONS / path.parent.name).is_dir() else None
-    if assignment is None or not (SOLUTIONS / assignment / path.name).exists():
-        raise GraderError(f"{path}: not a course notebook; open one of notebooks/NN_topic/NN_topic.ipynb "
-                          f"(its folder and file name tell which assignment it is)")
-    tests = _reference_tests(assignment, path.name)
+    assignment = assignment_of(nb)
+    if assignment is None:
+        raise GraderError(f"{path}: not a course notebook (none of its cells comes from one); open one of "
+                          "notebooks/NN_topic/NN_topic.ipynb")
+    tests = _reference_tests(assignment, f"{assignment}.ipynb")
     present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
     missing = sorted(set(tests) - present)
     if missing:
         raise GraderError(f"{path}: test cells {', '.join(missing)} were deleted; "
-                          f"copy them back from a fresh notebooks/{assignment}/{path.name}")
+                          f"copy them back from a fresh notebooks/{assignment}/{assignment}.ipynb")
     for i, cell in enumerate(nb.cells):
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in tests:

@@ -51,6 +51,15 @@ def test_self_check_of_a_finished_notebook_prints_full_points(tmp_path):
     assert path.read_bytes() == before  # the learner's file is not touched
 
 
+def test_self_check_knows_the_notebook_from_its_cells_under_any_name_in_any_folder(tmp_path):
+    path = tmp_path / "my work" / "rnn copy (2).ipynb"
+    path.parent.mkdir()
+    nbformat.write(build("01_rnn", {"rnn_cell_backward": [("da = dh_t * (1 - h_t**2)", "da = dh_t")]}), path)
+    run = grader("check", str(path))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "total 7/13" in run.stdout
+
+
 def test_self_check_names_each_failing_part_and_its_likely_cause(tmp_path):
     path = tmp_path / "01_rnn" / "01_rnn.ipynb"
     path.parent.mkdir()
@@ -85,7 +94,9 @@ def test_self_check_rejects_bad_input_clearly_and_changes_nothing(tmp_path, case
         path.write_text('{"cells": [')
     elif case == "not_a_notebook":
         path.write_text('{"hello": "world"}')
-    elif case in ("unknown_assignment", "wrong_suffix"):
+    elif case == "unknown_assignment":  # a notebook with no cell of the course's
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")]), path)
+    elif case == "wrong_suffix":
         nbformat.write(build("01_rnn"), path)
     before, repo_before = snapshot(tmp_path), snapshot(NOTEBOOKS)
     run = grader("check", str(path))
