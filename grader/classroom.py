@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import MissingEntry
 
 from grader.course import GraderError, api, assignments, read_submitted_bytes, run, use_current_solutions
 from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, close_all, die_with_parent
@@ -78,23 +79,29 @@ class Result:
                    v.peak_bytes / 2**20, regraded)
 
 
-def grade_one(root: Path, student: str, assignment: str, limits: Limits = DEFAULT_LIMITS,
+def grade_one(root: Path, student: str, assignment: str, version: str, limits: Limits = DEFAULT_LIMITS,
               threads: int | None = None) -> tuple[Verdict, dict | None, str]:
-    """Grade one submission in its sandbox: (verdict, autograded notebook, key of what was graded). Touches no
-    file, so that several can run at once. Never raises for a submission: the grader's own failure becomes its
-    status ("grader error: ...")."""
-    root, name = Path(root), f"{assignment}.ipynb"
-    source = root / "solutions" / assignment / name
-    version = course_version(assignment)
-    try:
-        data = read_submitted_bytes(root / "submitted" / student / assignment / name)
-    except GraderError as e:
-        return unreadable(source, student, assignment, str(e)), None, key(None, version) + str(e)
+    """Grade one submission in its sandbox: (verdict, autograded notebook, key of what was graded; `version` is
+    the course_version of the assignment). Touches no file, so that several can run at once. Never raises for a
+    submission: the grader's own failure becomes its status ("grader error: ...")."""
+    source = Path(root) / "solutions" / assignment / f"{assignment}.ipynb"
+    data, made_from = _submission(root, student, assignment, version)
+    if isinstance(data, GraderError):
+        return unreadable(source, student, assignment, str(data)), None, made_from
     try:
         verdict, nb = grade(source, data, student, assignment, limits, threads)
     except Exception as e:  # the grader's own failure: this submission needs attention, the class goes on
         verdict, nb = unreadable(source, student, assignment, f"{NEEDS_ATTENTION}: {type(e).__name__}: {e}"), None
-    return verdict, nb, key(data, version)
+    return verdict, nb, made_from
+
+
+def _submission(root: Path, student: str, assignment: str, version: str) -> tuple[bytes | GraderError, str]:
+    """The submitted notebook's bytes (or why it cannot be read) and the key a verdict of it is made under."""
+    try:
+        data = read_submitted_bytes(Path(root) / "submitted" / student / assignment / f"{assignment}.ipynb")
+    except GraderError as e:
+        return e, key(None, version) + str(e)
+    return data, key(data, version)
 
 
 def _grade_job(job):
@@ -124,7 +131,7 @@ def _record(nbgrader, root: Path, verdict: Verdict, nb, ledger: Ledger, made_fro
     shutil.rmtree(autograded, ignore_errors=True)
     with nbgrader.gradebook as gb:
         if verdict.status == "not submitted":
-            if any(sub.student.id == s for sub in gb.find_assignment(a).submissions):
+            with contextlib.suppress(MissingEntry):  # withdrawn: an earlier grade goes
                 gb.remove_submission(a, s)
         else:
             gb.update_or_create_submission(a, s)
@@ -210,12 +217,12 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
             version = course_version(a)
             for s in sorted(set(students) | ledger.students(a)):  # a student whose folder went: withdrawn
                 recorded = ledger.get(s, a)
-                if not force and recorded and recorded[0] == _current_key(root, s, a, version):
+                if not force and recorded and recorded[0] == _submission(root, s, a, version)[1]:
                     results[s, a] = Result.of(recorded[1], regraded=False)
                     if not (root / "feedback" / s / a / "feedback.txt").exists():  # removed by nbgrader
                         write_whole(root / "feedback" / s / a / "feedback.txt", feedback_text(recorded[1]))
                 else:
-                    jobs.append((root, s, a, limits, threads_per_worker(workers)))
+                    jobs.append((root, s, a, version, limits, threads_per_worker(workers)))
         try:
             for verdict, nb, made_from in _graded(jobs, workers):
                 _record_safely(nbgrader, root, verdict, nb, ledger, made_from)
@@ -232,14 +239,6 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
         rows = _rows(results, students, refused)
         write_csv(rows, root)
         return rows
-
-
-def _current_key(root: Path, student: str, assignment: str, version: str) -> str:
-    try:
-        data = read_submitted_bytes(root / "submitted" / student / assignment / f"{assignment}.ipynb")
-    except GraderError as e:
-        return key(None, version) + str(e)
-    return key(data, version)
 
 
 def _graded(jobs: list, workers: int):
@@ -301,7 +300,7 @@ def _one_line_when_disk_full(what: str):
 
 
 def _rows(results: dict, students: list, refused: dict) -> list[Result]:
-    rows = [r for _, r in sorted(results.items(), key=lambda item: (item[0][0], item[0][1]))]
+    rows = list(results.values())
     for s in students:
         for a in assignments():
             if (s, a) not in results:

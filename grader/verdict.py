@@ -268,7 +268,7 @@ def _grade_part(part: Part, test_source: str, imports: str, run: _Run, limits: L
         part.message = (f"{name} is not defined in your notebook: keep the function's name as given and run its "
                         "cell (was the cell deleted or the function renamed?)" if name in missing else _explain(e))
     except Exception as e:  # a check's AssertionError, or the learner's own exception (never a Ctrl-C)
-        if run.sandbox is not None and run.sandbox.process.poll() is not None and isinstance(e, Exception):
+        if run.sandbox is not None and run.sandbox.process.poll() is not None:
             part.message = "stopped: the notebook's process ended while this part was checked"
         else:
             part.message = _explain(e)

@@ -151,14 +151,12 @@ class Sandbox:
             return wire.receive(self._in, self.deadline)
         except TimeoutError:
             self.close()
-            raise TimeLimit(self.out_of_time) from None
+            raise TimeLimit(f"it ran longer than the time limit of {self.limits.cell_seconds:g} s") from None
         except (EOFError, OSError):
             raise self._death() from None
         except wire.WireError as e:
             self.close()
             raise Crashed(f"the notebook's process sent malformed data back ({e})") from None
-
-    out_of_time = property(lambda self: f"it ran longer than the time limit of {self.limits.cell_seconds:g} s")
 
     def _death(self) -> SandboxFailure:
         code = self.process.wait()
