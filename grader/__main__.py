@@ -23,9 +23,9 @@ USAGE = """examples:
 def cmd_check(args) -> int:
     from grader.selfcheck import check, report
 
-    parts = check(args.notebook)
-    print(report(args.notebook, parts))
-    return 0 if all(p.score == p.max_score for p in parts) else 1
+    verdict = check(args.notebook)
+    print(report(args.notebook, verdict))
+    return 0 if verdict.score == verdict.max_score else 1
 
 
 def cmd_release(args) -> int:

@@ -1,11 +1,13 @@
 """Grade one notebook-submission: the learner's cells run in a sandbox, the verdicts are computed here.
 
-1. The learner's code cells run in an isolated child process (grader.isolation), in grading mode. Test cells are
-   never taken from the submission: an edited, deleted, reordered or duplicated test cell changes nothing.
-   Locked cells are taken from the course's source, as nbgrader does.
-2. Each test cell of the course's source (hidden tests included) runs in this process, with the learner's
-   names bound to stand-ins that call the real code in the sandbox (grader.isolation.remote). Patching numpy, torch,
-   builtins or the checks inside the submission cannot reach this process.
+1. The learner's code cells run in order in an isolated child process (grader.isolation), in grading mode.
+   Test cells are never taken from the submission: an edited or duplicated test cell changes nothing. Locked
+   cells are taken from the course's source, as nbgrader does.
+2. Where each test cell stands in the submission (as nbgrader, Validate and the notebook itself run it), the
+   course's test (hidden tests included) runs in this process, with the learner's names as they are at that
+   point, bound to stand-ins that call the real code in the sandbox (grader.isolation.remote). Patching numpy,
+   torch, builtins or the checks inside the submission cannot reach this process. `python -m grader check`
+   grades through this same function, so the self-check and the class grade are one verdict.
 3. A test cell scores its points when it runs without an error, 0 otherwise, with a message in plain words.
 When the child dies, runs out of time or memory, the part being graded scores 0 and a fresh child (with the
 cells that worked) grades the rest, up to Limits.restarts times.
@@ -83,24 +85,36 @@ def parts_of(source_nb) -> list[Part]:
     return parts
 
 
-def learner_cells(source_nb, submitted_nb) -> list[tuple[str, str, bool]]:
-    """(name, source, is an answer cell) of the code cells to run: the submission's, minus anything that is or
-    claims to be a test, with locked cells restored from the course's source."""
+def steps(source_nb, submitted_nb) -> tuple[list, list[str]]:
+    """The work, in the submission's order, as nbgrader and the notebook itself do it: ("cell", name, source,
+    is an answer cell) for each code cell to run, and ("test", grade_id) where each of the course's test cells
+    stands, so that a test sees the learner's names as they are at its place. A test cell's content is never
+    taken from the submission (nor is a cell that claims to be a test); locked cells are restored from the
+    course's source. Tests missing from the submission come last. Returns (steps, problems)."""
     source = {_meta(c)["grade_id"]: c for c in source_nb.cells if _meta(c).get("grade_id")}
-    cells = []
+    tests = [_meta(c)["grade_id"] for c in source_nb.cells if c.cell_type == "code" and is_test(c)]
+    work, placed = [], set()
     for k, cell in enumerate(submitted_nb.cells):
         if cell.get("cell_type") != "code":
             continue
         gid = _meta(cell).get("grade_id")
         original = source.get(gid)
         answer = bool(original is not None and _meta(original).get("solution"))
-        if is_test(cell) or (original is not None and is_test(original)) or \
-                ("### BEGIN HIDDEN TESTS" in cell.source and not answer):  # a test cell under another id
+        if gid in tests:
+            if gid not in placed:
+                work.append(("test", gid))
+                placed.add(gid)
+            continue
+        if is_test(cell) or ("### BEGIN HIDDEN TESTS" in cell.source and not answer):  # a test under another id
             continue
         if original is not None and _meta(original).get("locked") and not _meta(original).get("solution"):
             cell = original
-        cells.append((gid or f"{k + 1}", cell.source, answer))
-    return cells
+        work.append(("cell", gid or f"{k + 1}", cell.source, answer))
+    missing = [gid for gid in tests if gid not in placed]
+    work += [("test", gid) for gid in missing]
+    problems = [f"the test cell {gid} is missing from your notebook: it was graded after all your cells"
+                for gid in missing]
+    return work, problems
 
 
 def _imports(source_nb) -> str:
@@ -140,7 +154,8 @@ class _Run:
 
     def __init__(self, cells: list, limits: Limits, threads: int | None, verdict: Verdict):
         self.cells, self.limits, self.threads, self.verdict = cells, limits, threads, verdict
-        self.sandbox, self.restarts, self.skip, self.outputs = None, -1, set(), {}
+        self.sandbox, self.restarts, self.ran, self.skip, self.outputs = None, -1, 0, set(), {}
+        self.stopped_at, self.later_errors = None, []  # the first cell that raised (Run All stops there), and later
         self.budget_end = time.monotonic() + limits.submission_seconds
 
     def deadline(self) -> float:
@@ -157,48 +172,75 @@ class _Run:
                     "tests and restarts together)")
         return str(e)
 
-    def session(self) -> Session | None:
-        """A live sandbox with every cell run, or None when the restarts are used up."""
-        while self.sandbox is None or self.sandbox.process.poll() is not None:
-            if self.restarts >= self.limits.restarts or self.out_of_budget():
-                return None
-            self.restarts += 1
-            if self.sandbox is not None:
-                self.verdict.peak_bytes = max(self.verdict.peak_bytes, self.sandbox.peak)
-            try:
-                self.sandbox = Sandbox(self.limits, self.threads, self.budget_end)
-            except SandboxFailure as e:
-                self.verdict.problems.append(f"the notebook's process could not start: {self.stopped(e)}")
-                self.sandbox = None
+    def session(self, upto: int) -> Session | None:
+        """A live sandbox in which the first `upto` cells have run, or None when the restarts are used up."""
+        while True:
+            if self.sandbox is None or self.sandbox.process.poll() is not None:
+                if not self._restart():
+                    return None
+            if self._run_cells(upto):
+                return Session(self.sandbox)
+
+    def _restart(self) -> bool:
+        if self.restarts >= self.limits.restarts or self.out_of_budget():
+            return False
+        self.restarts += 1
+        if self.sandbox is not None:
+            self.verdict.peak_bytes = max(self.verdict.peak_bytes, self.sandbox.peak)
+        self.ran = 0
+        try:
+            self.sandbox = Sandbox(self.limits, self.threads, self.budget_end)
+        except SandboxFailure as e:
+            self.verdict.problems.append(f"the notebook's process could not start: {self.stopped(e)}")
+            self.sandbox = None
+            return True
+        self.verdict.sandbox = self.sandbox.mode
+        return True
+
+    def _run_cells(self, upto: int) -> bool:
+        """Run the cells from where this sandbox stands up to `upto`; False when one was stopped."""
+        if self.sandbox is None:
+            return False
+        while self.ran < upto:
+            name, source, answer_cell = self.cells[self.ran]
+            self.ran += 1
+            if name in self.skip:
                 continue
-            self.verdict.sandbox = self.sandbox.mode
-            for name, source, answer_cell in self.cells:
-                if name in self.skip:
-                    continue
-                self.sandbox.deadline = self.deadline()
-                try:
-                    answer = _cell_answer(self.sandbox.request({"op": "cell", "source": source, "name": name})[0])
-                except SandboxFailure as e:
-                    self.skip.add(name)
-                    self.verdict.problems.append(f"cell {name} was stopped: {self.stopped(e)}; it is skipped from "
-                                                 "here on")
-                    break
-                if self.restarts == 0:
-                    self.outputs[name] = answer
-                    self._note(name, answer, answer_cell)
-        return Session(self.sandbox)
+            self.sandbox.deadline = self.deadline()
+            try:
+                answer = _cell_answer(self.sandbox.request({"op": "cell", "source": source, "name": name})[0])
+            except SandboxFailure as e:
+                self.skip.add(name)
+                self.verdict.problems.append(f"cell {name} was stopped: {self.stopped(e)}; it is skipped from "
+                                             "here on")
+                return False
+            if name not in self.outputs:
+                self.outputs[name] = answer
+                self._note(name, answer, answer_cell)
+        return True
 
     def _note(self, name: str, answer: dict, answer_cell: bool) -> None:
         """Problems worth a line in the feedback: an answer cell that fails to run, floods of output."""
         error = answer.get("error")
-        if answer_cell and error:
+        if error and not answer_cell and self.stopped_at is not None:
+            self.later_errors.append(name)  # most likely a consequence of the first error: counted, not listed
+        elif error:
             where = f" ({error['where']})" if error["where"] else ""
-            self.verdict.problems.append(f"your cell {name} raised {error['type']}: {error['message']}{where}")
+            whose = "your cell" if answer_cell else "cell"
+            text = f"{whose} {name} raised {_error_text(error['type'], error['message'])}{where}"
+            if self.stopped_at is None:
+                self.stopped_at = name
+                text += ("; the notebook stops here (Run All stops at the first error; the grader ran the cells "
+                         "after it anyway, but in your notebook they do not run until this is fixed)")
+            self.verdict.problems.append(text)
         if answer.get("printed", 0) > OUTPUT_KEPT:
             self.verdict.problems.append(f"cell {name} printed {answer['printed']:,} characters; the first "
                                          f"{OUTPUT_KEPT:,} are kept")
 
     def close(self) -> None:
+        if self.later_errors:
+            self.verdict.problems.append(f"{len(self.later_errors)} later cells of the course raised errors too "
+                                         f"(cells {', '.join(self.later_errors)}); fix the first error first")
         if self.sandbox is not None:
             self.sandbox.close()
             self.verdict.peak_bytes = max(self.verdict.peak_bytes, self.sandbox.peak)
@@ -226,20 +268,28 @@ def grade(source_path: Path, notebook: bytes, student: str, assignment: str, lim
     except GraderError as e:
         return unreadable(source_path, student, assignment, str(e)), None
     verdict = Verdict(student, assignment, parts=parts_of(source_nb))
-    run = _Run(learner_cells(source_nb, submitted_nb), limits, threads, verdict)
+    work, verdict.problems = steps(source_nb, submitted_nb)
+    cells = [step[1:] for step in work if step[0] == "cell"]
+    run = _Run(cells, limits, threads, verdict)
     try:
         tests = {_meta(c)["grade_id"]: c.source for c in source_nb.cells if c.cell_type == "code" and is_test(c)}
-        imports = _imports(source_nb)
-        for part in verdict.parts:
-            _grade_part(part, tests[part.grade_id], imports, run, limits)
+        parts = {p.grade_id: p for p in verdict.parts}
+        imports, ran = _imports(source_nb), 0
+        for step in work:
+            if step[0] == "cell":
+                ran += 1
+            else:
+                _grade_part(parts[step[1]], tests[step[1]], imports, run, ran, limits)
+        run.session(len(cells))  # the cells after the last test, for their output and problems
     finally:
         run.close()
     verdict.seconds = time.perf_counter() - start
     return verdict, autograded_notebook(source_nb, submitted_nb, verdict, run.outputs)
 
 
-def _grade_part(part: Part, test_source: str, imports: str, run: _Run, limits: Limits) -> None:
-    session = run.session()
+def _grade_part(part: Part, test_source: str, imports: str, run: _Run, ran: int, limits: Limits) -> None:
+    """Grade one part where its test cell stands: after the first `ran` cells of the notebook."""
+    session = run.session(ran)
     if session is None:
         part.message = (f"not graded: the notebook used up its time budget of {limits.submission_seconds:g} s"
                         if run.out_of_budget() else f"not graded: the notebook's process failed "
@@ -275,11 +325,18 @@ def _grade_part(part: Part, test_source: str, imports: str, run: _Run, limits: L
     part.output = out.getvalue()[-5000:]
 
 
+def _error_text(kind: str, message: str) -> str:
+    """An exception in words; the notebook's placeholder is named as such."""
+    if kind == "NotImplementedError" and not message.strip():
+        return "NotImplementedError: the function is still the notebook's placeholder (raise NotImplementedError())"
+    return f"{kind}: {message}"
+
+
 def _explain(e: BaseException) -> str:
     where = getattr(e, "learner_where", "")
     if isinstance(e, AssertionError):  # a check's verdict, or the ready-made tripwire
         return str(e) + (f"\n  where: {where}" if where else "")
-    text = f"your code raised {type(e).__name__}: {e}" if where else f"{type(e).__name__}: {e}"
+    text = ("your code raised " if where else "") + _error_text(type(e).__name__, str(e))
     return text + (f"\n  where: {where}" if where else "")
 
 
