@@ -160,6 +160,9 @@ LSTM_03 = {
     "output_from_previous_cell_state": (
         {"lstm_cell": [("h_t = o_t * torch.tanh(c_t)", "h_t = o_t * torch.tanh(c_prev)")]}, {CELL},
         "tanh(c_{t-1})"),
+    "output_activation_in_place": (  # right forward values; autograd cannot go back through it
+        {"lstm_cell": [("h_t = o_t * torch.tanh(c_t)", "h_t = torch.tanh(c_t).mul_(o_t)")]}, {CELL},
+        "changes a tensor in place that the backward pass needs"),
     "output_without_tanh": (
         {"lstm_cell": [("h_t = o_t * torch.tanh(c_t)", "h_t = o_t * c_t")]}, {CELL}, "tanh is missing from the output"),
     # the fused cell (lstm_layer calls it)
@@ -172,7 +175,22 @@ LSTM_03 = {
         {"lstm_cell_fused": [(_FUSED_BODY,
                               "    return torch.lstm_cell(x_t, (h_prev, c_prev), W, V, b, torch.zeros_like(b))")]},
         {FUSED, LAYER}, "ready-made"),
+    "fused_cell_calls_aten_lstm_cell": (  # the op spelled as torch.ops.aten: caught where it reaches torch
+        {"lstm_cell_fused": [(_FUSED_BODY, "    return torch.ops.aten.lstm_cell.default(x_t, [h_prev, c_prev], W, V, "
+                                           "b, torch.zeros_like(b))")]},
+        {FUSED, LAYER}, "ready-made"),
     # the layer
+    "layer_calls_aten_lstm": (
+        {"lstm_layer": [("""    h_t, c_t = state
+    outputs = []
+    for t in range(T):
+        h_t, c_t = lstm_cell_fused(x[:, t], h_t, c_t, W, V, b)
+        outputs.append(h_t)
+    return torch.stack(outputs, dim=1), (h_t, c_t)""", """    weights = [W, V, b, torch.zeros_like(b)]
+    out, h, c = torch.ops.aten.lstm.input(x, [state[0][None], state[1][None]], weights,
+                                          True, 1, 0.0, False, False, True)
+    return out, (h[0], c[0])""")]},
+        {LAYER}, "ready-made"),
     "layer_calls_nn_LSTM": (
         {"lstm_layer": [("""    h_t, c_t = state
     outputs = []
@@ -256,6 +274,10 @@ GRU_04 = {
     "torch_cell_calls_torch_gru_cell": (
         {"gru_cell_torch": [(_TORCH_CELL_BODY, "    return torch.gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)")]},
         {TORCH_CELL, GRU_LAYER}, "ready-made"),
+    "torch_cell_calls_aten_gru_cell": (
+        {"gru_cell_torch": [(_TORCH_CELL_BODY, "    return torch.ops.aten.gru_cell.default(x_t, h_prev, W_ih, W_hh, "
+                                               "b_ih, b_hh)")]},
+        {TORCH_CELL, GRU_LAYER}, "ready-made"),
     # the layer
     "gru_layer_calls_nn_GRU": (
         {"gru_layer": [("""    h_t, outputs = h_0, []
@@ -291,7 +313,7 @@ BILSTM_05 = {
     # the pasted LSTM (the classifier runs it; bidirectional is checked with torch's one-direction LSTMs)
     "pasted_lstm_in_cs231n_order": (
         {"lstm_layer": [("a_i, a_f, a_g, a_o = a.chunk", "a_i, a_f, a_o, a_g = a.chunk")]},
-        {LAYER, CLASSIFIER}, "fix lstm_cell_fused first"),
+        {LAYER, CLASSIFIER}, "fails notebook 03's check of lstm_cell_fused on its own: fix lstm_cell_fused first"),
     # reversing within lengths
     "reverse_the_whole_padded_tensor": (
         {"reverse_time": [("    if lengths is None:\n        return x.flip(1)\n", "    return x.flip(1)\n")]},
@@ -319,6 +341,13 @@ BILSTM_05 = {
         {"summary": [("outputs[:, 0, H:]", "last[:, H:]")]}, {SUMMARY, CLASSIFIER},
         "backward half is taken at the last step"),
     # the classifier
+    "classifier_zero_out_ignores_its_input": (  # passed when the reference reused the learner's own `out`
+        {"classifier": [("        self.out = nn.Linear(2 * hidden_size, n_classes)\n",
+                         "        self.out = nn.Linear(2 * hidden_size, n_classes)\n"
+                         "        nn.init.zeros_(self.out.weight)\n        nn.init.zeros_(self.out.bias)\n"),
+                        ("return torch.softmax(self.out(summary(outputs, lengths)), dim=-1)",
+                         "return torch.softmax(self.out(torch.zeros_like(summary(outputs, lengths))), dim=-1)")]},
+        {CLASSIFIER}, "class probabilities is wrong"),
     "classifier_returns_logits": (
         {"classifier": [("return torch.softmax(self.out(summary(outputs, lengths)), dim=-1)",
                          "return self.out(summary(outputs, lengths))")]},
@@ -328,6 +357,11 @@ BILSTM_05 = {
 FUSED, STEP, PRECOMPUTED = "test_lstm_layer_fused", "test_lstm_step", "test_lstm_layer_precomputed"
 
 SPEED_06 = {
+    "fused_layer_eight_products_per_step": (  # right values, one product per gate and term: not what is asked
+        {"lstm_layer_fused": [("""        a = x[:, t] @ W.T + h_t @ V.T + b
+        a_i, a_f, a_g, a_o = a.chunk(4, dim=-1)""", """        blocks = zip(W.chunk(4), V.chunk(4), b.chunk(4))
+        a_i, a_f, a_g, a_o = (x[:, t] @ W_k.T + h_t @ V_k.T + b_k for W_k, V_k, b_k in blocks)""")]},
+        {FUSED}, "8 per step"),
     "fused_layer_sigmoid_for_g": (
         {"lstm_layer_fused": [("torch.sigmoid(a_i) * torch.tanh(a_g)", "torch.sigmoid(a_i) * torch.sigmoid(a_g)")]},
         {FUSED}, "outputs (h_t at every step) is wrong"),
@@ -351,6 +385,15 @@ SPEED_06 = {
                                      "    for t in range(T):\n"
                                      "        h_t, c_t = step(x[:, t] @ W.T + b, h_t, c_t, V)")]},
         {PRECOMPUTED}, "matrix products for T = 6 steps"),
+    "precomputed_projection_inside_the_loop_with_linalg_matmul": (  # every spelling of a product is counted
+        {"lstm_layer_precomputed": [("    for gx_t in gx.unbind(dim=1):  # not gx[:, t]: see above\n"
+                                     "        h_t, c_t = step(gx_t, h_t, c_t, V)",
+                                     "    for t in range(T):\n"
+                                     "        h_t, c_t = step(torch.linalg.matmul(x[:, t], W.T) + b, h_t, c_t, V)")]},
+        {PRECOMPUTED}, "matrix products for T = 6 steps"),
+    "precomputed_ignores_step": (  # right values, but the race's compiled step would never run
+        {"lstm_layer_precomputed": [("step(gx_t, h_t, c_t, V)", "lstm_step(gx_t, h_t, c_t, V)")]},
+        {PRECOMPUTED}, "called its `step` argument 0 times"),
     "precomputed_bias_added_twice": (
         {"lstm_layer_precomputed": [("step(gx_t, h_t, c_t, V)", "step(gx_t + b, h_t, c_t, V)")]},
         {PRECOMPUTED}, "the bias b is added twice"),

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from grader.device import device
-from grader.isolation.tripwire import Tripwire
+from grader.isolation.tripwire import Tripwire, spied
 from grader.tolerance import FLOAT32, FLOAT64, TF32, Tolerance, assert_close, fail, to_numpy
 
 
@@ -95,13 +95,21 @@ def depends_on(**checks):
                 broken = [name for name, dep_check in checks.items() if _fails(dep_check, fn, name)]
                 if not broken:
                     raise
-                note = "".join(f"\n  Note: this calls your {name}, which fails its own test: fix {name} first."
-                               for name in broken)
+                note = "".join(f"\n  Note: this calls your {name}, which fails {_notebook_of(checks[name])}'s "
+                               f"check of {name} on its own: fix {name} first." for name in broken)
                 raise AssertionError(f"{error}{note}") from None
 
         return wrapper
 
     return decorate
+
+
+NOTEBOOKS = {"rnn": "01", "gradients": "02", "lstm": "03", "gru": "04", "bilstm": "05", "speed": "06"}
+
+
+def _notebook_of(check) -> str:
+    """'notebook 03' for a check of grader.checks.lstm: where the learner finds that function's own test."""
+    return f"notebook {NOTEBOOKS.get(check.__module__.rsplit('.', 1)[-1], '?')}"
 
 
 def _fails(dep_check, fn, name: str) -> bool:
@@ -124,14 +132,16 @@ def learner(part: str, fn, *args):
     return learner_counted(part, fn, *args)[0]
 
 
-def learner_counted(part: str, fn, *args) -> tuple:
-    """learner(), and the number of matrix products the call made (forward only). When grading, `fn` runs in
-    the sandbox (grader.isolation.remote), and the tripwire is set there."""
+def learner_counted(part: str, fn, *args, spy: str | None = None) -> tuple:
+    """learner(), the number of matrix products the call made (forward only), and, with `spy`, how many times
+    the function called the argument of that name (given or its default; None when it has none). When grading,
+    `fn` runs in the sandbox (grader.isolation.remote), and the tripwire and the spy are set there."""
     if hasattr(fn, "under_tripwire"):
-        return fn.under_tripwire(part, *args)
+        return fn.under_tripwire(part, *args, spy=spy)
+    kwargs, spying = spied(fn, {}, spy) if spy else ({}, None)
     with Tripwire(part) as tripwire:
-        result = fn(*args)
-    return result, tripwire.products
+        result = fn(*args, **kwargs)
+    return result, tripwire.products, None if spying is None else spying.calls
 
 
 def check_blocks_from_torch(gates_from_torch, module: torch.nn.Module, gates: tuple) -> None:
@@ -165,16 +175,35 @@ def check_blocks_from_torch(gates_from_torch, module: torch.nn.Module, gates: tu
            f"(D={module.input_size} H={H})")
 
 
-def check_backward_and_float32(loss, inputs: dict, want_grads: dict, run_float32, want_out) -> Tolerance:
-    """The second half of a layer check: the gradients autograd finds through the learner's layer (`loss` is
-    built from its outputs, `inputs` holds the tensors it was given) against the reference's, then the layer
-    again on float32 inputs, compared with the device's float32 tolerance (TF32 on a GPU). Returns it."""
+IN_PLACE = "modified by an inplace operation"
+"""The words of autograd's error when a tensor it saved for the backward pass was changed in place."""
+
+
+def check_gradients(loss, inputs: dict, want_grads: dict, what: str) -> None:
+    """The gradients autograd finds through the learner's code (`loss` is built from its outputs, `inputs` holds
+    the tensors it was given) against the reference's; autograd's in-place error said in plain words."""
     if not loss.requires_grad:
-        fail("the outputs carry no gradient: compute them with torch operations on the inputs "
+        fail(f"the outputs of {what} carry no gradient: compute them with torch operations on the inputs "
              "(no .detach(), .numpy() or torch.no_grad())")
-    loss.backward()
+    try:
+        loss.backward()
+    except RuntimeError as e:
+        if IN_PLACE not in str(e):
+            raise
+        fail(f"autograd cannot compute the gradients through {what}: your code changes a tensor in place that "
+             "the backward pass needs (an operation ending in _ such as .mul_() or .tanh_(), +=, *=, or out=). "
+             "The forward values are right; write that step out of place, e.g. o_t * torch.tanh(c_t) rather "
+             "than torch.tanh(c_t).mul_(o_t)" + (f"\n  where: {e.learner_where}" if getattr(e, "learner_where", "")
+                                                else ""))
     for name, want in want_grads.items():
-        assert_close(f"the gradient of {name} (by autograd through your layer)", inputs[name].grad, want)
+        assert_close(f"the gradient of {name} (by autograd through {what})", inputs[name].grad, want)
+
+
+def check_backward_and_float32(loss, inputs: dict, want_grads: dict, run_float32, want_out) -> Tolerance:
+    """The second half of a layer check: the gradients autograd finds through the learner's layer against the
+    reference's (check_gradients), then the layer again on float32 inputs, compared with the device's float32
+    tolerance (TF32 on a GPU). Returns it."""
+    check_gradients(loss, inputs, want_grads, "your layer")
     tol = TF32 if device().type == "cuda" else FLOAT32
     out32 = run_float32()
     if out32.dtype != torch.float32:

@@ -161,31 +161,44 @@ def check_summary(summary, seed: int = 0, N: int = 4, T: int = 6, H: int = 3):
 @depends_on(bidirectional=check_bidirectional, summary=check_summary)
 def check_classifier(BiLSTMClassifier, seed: int = 0, N: int = 5, T: int = 7, V: int = 11, E: int = 4, H: int = 3,
                      C: int = 3):
-    """The seeds' model against embedding + torch.nn.LSTM(bidirectional=True) on packed input + linear + softmax,
-    with the learner's weights copied into the reference."""
+    """The seeds' model against embedding + torch.nn.LSTM(bidirectional=True) on packed input + linear + softmax.
+    Every parameter of the learner's model is first set to fresh random values (load_state_dict), and the
+    reference is built from those values alone, so a model that ignores its input, or whose layers start at 0,
+    cannot match it."""
     expect_callable(BiLSTMClassifier, "BiLSTMClassifier")
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     model = BiLSTMClassifier(V, E, H, C).to(device(), torch.float64)
+    shapes = {"embed.weight": (V, E), "out.weight": (C, 2 * H), "out.bias": (C,)}
+    for name in ("forward_lstm", "backward_lstm"):
+        shapes.update({f"{name}.W": (4 * H, E), f"{name}.V": (4 * H, H), f"{name}.b": (4 * H,)})
+    held = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if held != shapes:
+        fail(f"BiLSTMClassifier's parameters are {held}; keep the layers __init__ creates (embed, forward_lstm, "
+             f"backward_lstm, out) so that it holds exactly {shapes}")
+    fresh = {k: as_tensor(rng.normal(0, 0.5, size=shape)) for k, shape in shapes.items()}
+    model.load_state_dict(fresh)
     lengths = make_lengths(N, T, rng)
     ids = rng.integers(1, V, size=(N, T)) * (mask_np(lengths, T)[..., 0] > 0)  # 0 is the padding token
     bilstm = torch.nn.LSTM(E, H, batch_first=True, bidirectional=True).to(device(), torch.float64)
     with torch.no_grad():
-        for layer, suffix in ((model.forward_lstm, ""), (model.backward_lstm, "_reverse")):
-            getattr(bilstm, "weight_ih_l0" + suffix).copy_(layer.W)
-            getattr(bilstm, "weight_hh_l0" + suffix).copy_(layer.V)
-            getattr(bilstm, "bias_ih_l0" + suffix).copy_(layer.b)
+        for layer, suffix in (("forward_lstm", ""), ("backward_lstm", "_reverse")):
+            getattr(bilstm, "weight_ih_l0" + suffix).copy_(fresh[f"{layer}.W"])
+            getattr(bilstm, "weight_hh_l0" + suffix).copy_(fresh[f"{layer}.V"])
+            getattr(bilstm, "bias_ih_l0" + suffix).copy_(fresh[f"{layer}.b"])
             getattr(bilstm, "bias_hh_l0" + suffix).zero_()
         ids_t = torch.as_tensor(ids, device=device())
-        outputs, summary = reference(bilstm, model.embed(ids_t), lengths)
-        logits = model.out(summary)
+        embedded = torch.nn.functional.embedding(ids_t, fresh["embed.weight"])
+        outputs, summary = reference(bilstm, embedded, lengths)
+        readout = lambda s: torch.nn.functional.linear(s, fresh["out.weight"], fresh["out.bias"])  # noqa: E731
+        logits = readout(summary)
         want = torch.softmax(logits, dim=-1)
-        got = model(ids_t, torch.as_tensor(lengths))
+        got = model(ids_t, torch.as_tensor(lengths, device=device()))
     assert_close("class probabilities", got, want, FLOAT64, {
         "these are the logits: the seeds' model ends with a softmax": logits,
         "log-probabilities: the seeds' model ends with a softmax (probabilities that sum to 1)":
             torch.log_softmax(logits, dim=-1),
-        "the summary is read at the padded last step": torch.softmax(model.out(torch.cat(
+        "the summary is read at the padded last step": torch.softmax(readout(torch.cat(
             [outputs[:, -1, :H], outputs[:, 0, H:]], -1)), dim=-1),
     })
     passed(f"BiLSTMClassifier matches embedding -> torch.nn.LSTM(bidirectional=True) -> linear -> softmax "

@@ -23,6 +23,7 @@ from grader.checks import (
     as_tensors,
     check_backward_and_float32,
     check_blocks_from_torch,
+    check_gradients,
     depends_on,
     expect_callable,
     gate_params,
@@ -159,21 +160,31 @@ def check_gru_cell_cho(gru_cell_cho, seed: int = 0, N: int = 3, D: int = 4, H: i
 
 
 def check_gru_cell_torch(gru_cell_torch, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
-    """torch's form against torch.nn.GRUCell with the same tensors, in float64."""
+    """torch's form against torch.nn.GRUCell with the same tensors, in float64, forward and gradients."""
     expect_callable(gru_cell_torch, "gru_cell_torch")
     rng = np.random.default_rng(seed)
     weights = make_torch_params(D, H, rng)
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
-    with torch.no_grad():
-        want = torch_gru(*weights, cell=True)(as_tensor(x_t), as_tensor(h_prev))
-    h_t = learner("gru_cell_torch", gru_cell_torch, *(as_tensor(a) for a in (x_t, h_prev, *weights)))
+    r_h = as_tensor(rng.normal(size=(N, H)))
+    inputs = dict(zip(("x_t", "h_prev", "W_ih", "W_hh", "b_ih", "b_hh"), (x_t, h_prev, *weights), strict=True))
+    ref = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
+    cell = torch.nn.GRUCell(D, H).to(device(), torch.float64)
+    want = torch.func.functional_call(cell, {"weight_ih": ref["W_ih"], "weight_hh": ref["W_hh"],
+                                             "bias_ih": ref["b_ih"], "bias_hh": ref["b_hh"]},
+                                      (ref["x_t"], ref["h_prev"]))
+    (want * r_h).sum().backward()
+    want = want.detach()
+    ours = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
+    h_t = learner("gru_cell_torch", gru_cell_torch, *ours.values())
     p = split_torch(*weights)
     mistakes = _step_mistakes(x_t, h_prev, p, "after")
     for label, order in {"z, r, n (Keras's order)": ("z", "r", "n"), "n, r, z": ("n", "r", "z")}.items():
         mistakes[f"the blocks are read in the order {label}; torch.nn.GRU stacks r, z, n"] = \
             gru_step(x_t, h_prev, split_torch(*weights, order=order), "after")
     assert_close("h_t", h_t, want, FLOAT64, mistakes)
-    passed(f"gru_cell_torch matches torch.nn.GRUCell, blocks r, z, n (float64, {describe()}), N={N} D={D} H={H}")
+    check_gradients((h_t * r_h).sum(), ours, {k: t.grad for k, t in ref.items()}, "your gru_cell_torch")
+    passed(f"gru_cell_torch matches torch.nn.GRUCell, blocks r, z, n, forward and gradients (float64, "
+           f"{describe()}), N={N} D={D} H={H}")
 
 
 @depends_on(gru_cell_torch=check_gru_cell_torch)

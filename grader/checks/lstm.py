@@ -20,6 +20,7 @@ from grader.checks import (
     as_tensors,
     check_backward_and_float32,
     check_blocks_from_torch,
+    check_gradients,
     depends_on,
     expect_callable,
     fuse,
@@ -116,30 +117,58 @@ def _check_cell_result(result, name, want_h, want_c, ref, c_prev, h_prev):
     assert_close("h_t (the output)", h_t, want_h, FLOAT64, h_mistakes)
 
 
+def _reference_cell(W, V, b, x_t, h_prev, c_prev) -> tuple:
+    """(h_t, c_t) of torch.nn.LSTMCell run with W, V, b (torch tensors: autograd reaches them) and b_hh = 0."""
+    H, D = V.shape[1], W.shape[1]
+    cell = torch.nn.LSTMCell(D, H).to(device(), torch.float64)
+    weights = {"weight_ih": W, "weight_hh": V, "bias_ih": b, "bias_hh": torch.zeros_like(b)}
+    return torch.func.functional_call(cell, weights, (x_t, (h_prev, c_prev)))
+
+
+def _readout(rng, N: int, H: int):
+    """A fixed random readout of (h_t, c_t), whose gradients the checks compare: L = Σ r_h ⊙ h_t + Σ r_c ⊙ c_t."""
+    r_h, r_c = as_tensor(rng.normal(size=(N, H))), as_tensor(rng.normal(size=(N, H)))
+    return lambda h, c: (h * r_h).sum() + (c * r_c).sum()
+
+
 @depends_on(lstm_gates=check_lstm_gates)
 def check_lstm_cell(lstm_cell, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
+    """Forward against torch.nn.LSTMCell, then the gradients of x_t, h_prev, c_prev and every W_*, V_*, b_*."""
     expect_callable(lstm_cell, "lstm_cell")
     rng = np.random.default_rng(seed)
     p = make_gate_params(D, H, rng)
     x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
-    cell = torch_lstm(*fuse(p, GATES), cell=True)
-    with torch.no_grad():
-        want_h, want_c = cell(as_tensor(x_t), (as_tensor(h_prev), as_tensor(c_prev)))
-    result = learner("lstm_cell", lstm_cell, as_tensor(x_t), as_tensor(h_prev), as_tensor(c_prev), as_tensors(p))
-    _check_cell_result(result, "lstm_cell", want_h, want_c, _gate_values(x_t, h_prev, p), c_prev, h_prev)
-    passed(f"lstm_cell matches torch.nn.LSTMCell (float64, {describe()}), N={N} D={D} H={H}")
+    readout = _readout(rng, N, H)
+    inputs = {"x_t": x_t, "h_prev": h_prev, "c_prev": c_prev, **{f"p['{k}']": v for k, v in p.items()}}
+    ref = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
+    W, V, b = (torch.cat([ref[f"p['{kind}_{g}']"] for g in GATES]) for kind in ("W", "V", "b"))
+    want_h, want_c = _reference_cell(W, V, b, ref["x_t"], ref["h_prev"], ref["c_prev"])
+    readout(want_h, want_c).backward()
+    ours = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
+    result = learner("lstm_cell", lstm_cell, ours["x_t"], ours["h_prev"], ours["c_prev"],
+                     {k: ours[f"p['{k}']"] for k in p})
+    _check_cell_result(result, "lstm_cell", want_h.detach(), want_c.detach(), _gate_values(x_t, h_prev, p), c_prev,
+                       h_prev)
+    check_gradients(readout(*result), ours, {k: t.grad for k, t in ref.items()}, "your lstm_cell")
+    passed(f"lstm_cell matches torch.nn.LSTMCell, forward and gradients (float64, {describe()}), N={N} D={D} H={H}")
 
 
 def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
+    """Forward against torch.nn.LSTMCell (the gates' order named when it is wrong), then the gradients of every
+    argument."""
     expect_callable(lstm_cell_fused, "lstm_cell_fused")
     rng = np.random.default_rng(seed)
     p = make_gate_params(D, H, rng)
     x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
     W, V, b = fuse(p, GATES)
-    cell = torch_lstm(W, V, b, cell=True)
-    with torch.no_grad():
-        want_h, want_c = cell(as_tensor(x_t), (as_tensor(h_prev), as_tensor(c_prev)))
-    result = learner("lstm_cell_fused", lstm_cell_fused, *(as_tensor(a) for a in (x_t, h_prev, c_prev, W, V, b)))
+    readout = _readout(rng, N, H)
+    inputs = {"x_t": x_t, "h_prev": h_prev, "c_prev": c_prev, "W": W, "V": V, "b": b}
+    theirs = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
+    want_h, want_c = _reference_cell(*(theirs[k] for k in ("W", "V", "b", "x_t", "h_prev", "c_prev")))
+    readout(want_h, want_c).backward()
+    want_h, want_c = want_h.detach(), want_c.detach()
+    ours = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
+    result = learner("lstm_cell_fused", lstm_cell_fused, *ours.values())
     if not returns(result, 2):
         fail("lstm_cell_fused must return the pair (h_t, c_t)")
     ref = _gate_values(x_t, h_prev, p)
@@ -163,7 +192,9 @@ def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4
     h_t, c_t = result
     assert_close("c_t (the cell update)", c_t, want_c, FLOAT64, c_mistakes)
     assert_close("h_t (the output)", h_t, want_h, FLOAT64, h_mistakes)
-    passed(f"lstm_cell_fused matches torch.nn.LSTMCell with the gates stacked i, f, g, o (float64, {describe()})")
+    check_gradients(readout(h_t, c_t), ours, {k: t.grad for k, t in theirs.items()}, "your lstm_cell_fused")
+    passed(f"lstm_cell_fused matches torch.nn.LSTMCell with the gates stacked i, f, g, o, forward and gradients "
+           f"(float64, {describe()})")
 
 
 @depends_on(lstm_cell_fused=check_lstm_cell_fused)

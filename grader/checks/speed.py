@@ -4,8 +4,10 @@ lstm_step(gx_t, h_prev, c_prev, V) is one step when the input projections gx_t =
 already computed: gates = gx_t + h_{t-1} V^T, stacked i, f, g, o as in torch.nn.LSTM. Its reference is
 torch.nn.LSTMCell with input size 4H, weight_ih the identity and no bias, so that the cell's input term is
 gx_t itself, run in float64 with torch.autograd for the gradients.
-lstm_layer_precomputed is checked as notebook 03's lstm_layer (torch.nn.LSTM, forward, gradients, float32),
-and must make T + 1 matrix products for T steps: one for every step's input projection, one per step.
+lstm_layer_fused and lstm_layer_precomputed are checked as notebook 03's lstm_layer (torch.nn.LSTM, forward,
+gradients, float32), then by the matrix products they make (counted where they reach ATen, however written):
+at most 2 per step for the fused layer (one per term), T + 1 for T steps for the precomputed one (one for every
+step's input projection, one per step), which must also call the `step` it is given once per step.
 """
 
 import numpy as np
@@ -13,6 +15,7 @@ import torch
 
 from grader.checks import (
     as_tensor,
+    check_gradients,
     expect_callable,
     learner,
     learner_counted,
@@ -66,28 +69,50 @@ def check_lstm_step(lstm_step, seed: int = 0, N: int = 3, H: int = 4):
     assert_close("c_t", c_t, want_c, FLOAT64, {k: c for k, (_, c) in wrong.items()})
     assert_close("h_t", h_t, want_h, FLOAT64, {k: h for k, (h, _) in wrong.items()})
     loss = (h_t * as_tensor(r_h)).sum() + (c_t * as_tensor(r_c)).sum()
-    if not loss.requires_grad:
-        fail("h_t and c_t carry no gradient: compute them with torch operations (no .detach() or .numpy())")
-    loss.backward()
-    for name in ("gx_t", "h_prev", "c_prev"):
-        assert_close(f"the gradient of {name} (by autograd through your step)", ours[name].grad, ref[name].grad)
-    assert_close("the gradient of V (by autograd through your step)", ours["V"].grad, cell.weight_hh.grad)
+    want = {**{k: t.grad for k, t in ref.items()}, "V": cell.weight_hh.grad}
+    check_gradients(loss, ours, want, "your lstm_step")
     passed(f"lstm_step matches torch.nn.LSTMCell given the input projections, forward and backward (float64, "
            f"{describe()}); N={N} H={H}")
 
 
-def check_lstm_layer_precomputed(lstm_layer_precomputed, seed: int = 0, N: int = 2, T: int = 6, D: int = 3,
-                                 H: int = 4):
-    """notebook 03's layer check, then the number of matrix products: T + 1 for T steps."""
-    check_lstm_layer(lstm_layer_precomputed, seed=seed, N=N, T=T, D=D, H=H, name="lstm_layer_precomputed")
+def _counted(name: str, layer, seed: int, N: int, T: int, D: int, H: int, spy: str | None = None) -> tuple:
+    """The matrix products (every spelling, counted where they reach ATen) and the spied calls of one call."""
     rng = np.random.default_rng(seed)
     x, W, V, b = (as_tensor(rng.normal(size=s)) for s in ((N, T, D), (4 * H, D), (4 * H, H), (4 * H,)))
-    _, products = learner_counted("lstm_layer_precomputed", lstm_layer_precomputed, x, None, W, V, b)
+    _, products, calls = learner_counted(name, layer, x, None, W, V, b, spy=spy)
+    return products, calls
+
+
+def check_lstm_layer_fused(lstm_layer_fused, seed: int = 0, N: int = 2, T: int = 6, D: int = 3, H: int = 4):
+    """notebook 03's layer check, then the number of matrix products: at most 2 per step, one per term."""
+    check_lstm_layer(lstm_layer_fused, seed=seed, N=N, T=T, D=D, H=H, name="lstm_layer_fused")
+    products, _ = _counted("lstm_layer_fused", lstm_layer_fused, seed, N, T, D, H)
+    if products > 2 * T:
+        fail(f"lstm_layer_fused made {products} matrix products for T = {T} steps ({products / T:g} per step): "
+             "stack the four gates' weights and compute all four gates with one product per term, x_t W^T and "
+             f"h_{{t-1}} V^T, 2 per step ({2 * T} in all); a product per gate and term makes 8 per step")
+    passed(f"lstm_layer_fused makes {products} matrix products for T = {T} steps (at most 2T = {2 * T})")
+
+
+def check_lstm_layer_precomputed(lstm_layer_precomputed, seed: int = 0, N: int = 2, T: int = 6, D: int = 3,
+                                 H: int = 4):
+    """notebook 03's layer check, then the number of matrix products (T + 1 for T steps) and the calls of
+    `step` (one per step: the race later hands the layer a compiled step, which must be what runs)."""
+    check_lstm_layer(lstm_layer_precomputed, seed=seed, N=N, T=T, D=D, H=H, name="lstm_layer_precomputed")
+    products, steps = _counted("lstm_layer_precomputed", lstm_layer_precomputed, seed, N, T, D, H, spy="step")
+    if steps is None:
+        fail("lstm_layer_precomputed has no argument `step`: keep the signature "
+             "lstm_layer_precomputed(x, state, W, V, b, step=lstm_step)")
+    if steps != T:
+        fail(f"lstm_layer_precomputed called its `step` argument {steps} times for T = {T} steps: call "
+             "h_t, c_t = step(gx_t, h_t, c_t, V) once per step, rather than writing the step out or calling "
+             "lstm_step by name (the race hands the layer a compiled step, which must be what runs)")
     if products > T + 1:
         fail(f"lstm_layer_precomputed made {products} matrix products for T = {T} steps: compute the input "
              f"projections of all steps with one product before the loop (x @ W.T + b), then one product per step "
              f"(h_{{t-1}} V^T), T + 1 = {T + 1} in all")
-    passed(f"lstm_layer_precomputed makes {products} matrix products for T = {T} steps (T + 1 = {T + 1})")
+    passed(f"lstm_layer_precomputed makes {products} matrix products for T = {T} steps (T + 1 = {T + 1}) and "
+           f"calls step {steps} times")
 
 
 readable_tracebacks(globals())

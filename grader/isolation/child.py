@@ -142,7 +142,7 @@ class _Child:
     def call(self, header: dict, buffers: list) -> tuple[dict, list]:
         import torch
 
-        from grader.isolation.tripwire import Tripwire
+        from grader.isolation.tripwire import Tripwire, spied
         from grader.isolation.wire import Decoder
 
         decoder = Decoder(buffers, self.device, from_ref=lambda ref: self.objects[ref.id])
@@ -150,16 +150,18 @@ class _Child:
         inputs = [t for t in decoder.tensors if t.requires_grad]
         fn = self.objects[header["ref"]]
         guard = Tripwire(header["tripwire"]) if header.get("tripwire") else contextlib.nullcontext()
+        called, spy = spied(fn, kwargs, header["spy"]) if isinstance(header.get("spy"), str) else (kwargs, None)
 
         def compute():
             with torch.set_grad_enabled(header["grad_enabled"]), guard:
-                return fn(*args, **kwargs)
+                return fn(*args, **called)
 
         value, error, _ = _captured(compute)
         if error:
             return {"error": error}, []
         answer, data, tensors = self.encoded(value, also=[args, kwargs, decoder.tensors])
         answer["products"] = getattr(guard, "products", None)
+        answer["spied"] = None if spy is None else spy.calls
         answer["same_as"] = next((i for i, a in enumerate(args) if a is value), None)
         outputs = [t for t in tensors if t.requires_grad]
         if outputs and inputs:

@@ -39,12 +39,13 @@ class Session:
         answer, buffers = self.sandbox.request({"op": "getattr", "ref": ref, "name": name})
         return self._value(answer, buffers)
 
-    def call(self, ref: int, args: tuple, kwargs: dict, tripwire: str | None = None):
+    def call(self, ref: int, args: tuple, kwargs: dict, tripwire: str | None = None, spy: str | None = None):
         encoder = wire.Encoder(as_ref=lambda obj: obj._ref if isinstance(obj, Remote) else None)
         header = {"op": "call", "ref": ref, "args": encoder.encode(list(args)), "kwargs": encoder.encode(kwargs),
-                  "tripwire": tripwire, "grad_enabled": torch.is_grad_enabled()}
+                  "tripwire": tripwire, "spy": spy, "grad_enabled": torch.is_grad_enabled()}
         answer, buffers = self.sandbox.request(header, encoder.buffers)
         self.products = answer.get("products") if isinstance(answer.get("products"), int) else 0
+        self.spied = answer.get("spied") if isinstance(answer.get("spied"), int) else None
         decoder = wire.Decoder(buffers, device(), from_ref=self._remote)
         value = self._value(answer, buffers, decoder)
         after = wire.Decoder(buffers, device(), from_ref=self._remote).decode(answer["after"])
@@ -101,11 +102,11 @@ class RemoteCallable(Remote):
     def __call__(self, *args, **kwargs):
         return self._session.call(self._ref.id, args, kwargs)
 
-    def under_tripwire(self, part: str, *args) -> tuple:
-        """Call it with torch's ready-made recurrent ops forbidden; return the result and the number of matrix
-        products the call made (see grader.checks.learner_counted)."""
-        result = self._session.call(self._ref.id, args, {}, tripwire=part)
-        return result, self._session.products
+    def under_tripwire(self, part: str, *args, spy: str | None = None) -> tuple:
+        """Call it with torch's ready-made recurrent ops forbidden; return the result, the number of matrix
+        products the call made and the calls of the spied argument (see grader.checks.learner_counted)."""
+        result = self._session.call(self._ref.id, args, {}, tripwire=part, spy=spy)
+        return result, self._session.products, self._session.spied
 
     @property
     def __globals__(self):

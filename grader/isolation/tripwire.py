@@ -1,35 +1,112 @@
-"""The ready-made tripwire: stops torch's own recurrent ops and counts matrix products.
+"""The ready-made tripwire: stops torch's own recurrent ops and counts matrix products, at two levels.
 
+- A TorchFunctionMode sees every call into torch by its name however it is spelled (torch.lstm, torch._VF.lstm,
+  torch.ops.aten.lstm.input, nn.LSTM), before torch decomposes it.
+- A TorchDispatchMode sees every op that reaches ATen's kernels: the recurrent kernels (mkldnn_rnn_layer,
+  _cudnn_rnn, ...) and every matrix product however it was written (@, matmul, linalg.matmul, linear, einsum,
+  multi_dot, addmv, conv1d, torch.ops.aten.mm, ...) arrive here as a few kernels, which are counted.
 It lives here because it runs inside the sandbox, around the learner's function (grader.checks calls it
 through `learner_counted`); the sandbox may read this package but not the checks.
 """
 
-from torch.overrides import TorchFunctionMode
+import inspect
+
+from torch.overrides import TorchFunctionMode, _get_current_function_mode_stack
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
 
 READY_MADE = {"lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell", "rnn_relu_cell",
-              "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell"}
-"""torch's recurrent ops: nn.LSTM, nn.LSTMCell, nn.GRU, nn.GRUCell and nn.RNN all end up in one of them."""
-PRODUCTS = {"matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "addmm", "baddbmm", "addbmm", "linear", "einsum",
-            "tensordot", "inner", "mv", "dot"}
-"""torch's matrix products, counted by the tripwire for checks that ask how many a layer makes."""
+              "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell", "_cudnn_rnn", "miopen_rnn", "mkldnn_rnn",
+              "mkldnn_rnn_layer", "_thnn_differentiable_lstm_cell_backward", "quantized_lstm_cell",
+              "quantized_gru_cell"}
+"""torch's recurrent ops and kernels: nn.LSTM, nn.LSTMCell, nn.GRU, nn.GRUCell and nn.RNN all end up in them."""
+PRODUCTS = {"mm", "addmm", "bmm", "baddbmm", "addbmm", "addmv", "mv", "dot", "vdot", "addr", "convolution",
+            "_convolution", "_addmm_activation", "_scaled_mm", "_int_mm"}
+"""ATen's matrix-product kernels: every spelling of a product in Python reaches one of these."""
 
 
 class ReadyMadeModule(AssertionError):
     """Raised when the learner's code calls torch's own recurrent implementation."""
 
 
-class Tripwire(TorchFunctionMode):
-    """Stops torch's ready-made recurrent ops, and counts matrix products on the way."""
+def _op_name(func) -> str:
+    """torch.lstm_cell, aten.lstm_cell.default and aten::lstm_cell are all 'lstm_cell'."""
+    name = getattr(func, "__name__", "") or ""
+    return name.split(".")[0]
 
-    def __init__(self, part: str):
+
+class _Names(TorchFunctionMode):
+    def __init__(self, wire: "Tripwire"):
         super().__init__()
-        self.part, self.products = part, 0
+        self.wire = wire
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", "")
-        self.products += name in PRODUCTS
+        self.wire.stop_if_ready_made(_op_name(func))
+        return func(*args, **(kwargs or {}))
+
+
+class _Kernels(TorchDispatchMode):
+    def __init__(self, wire: "Tripwire"):
+        super().__init__()
+        self.wire = wire
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = _op_name(getattr(func, "overloadpacket", func))
+        self.wire.stop_if_ready_made(name)
+        self.wire.products += name in PRODUCTS
+        return func(*args, **(kwargs or {}))
+
+
+class Tripwire:
+    """Stops torch's ready-made recurrent ops, and counts the matrix products that reach ATen (forward only).
+    A call that switches the tripwire off (pops its modes) fails the part too."""
+
+    def __init__(self, part: str):
+        self.part, self.products = part, 0
+        self.modes = (_Names(self), _Kernels(self))
+
+    def stop_if_ready_made(self, name: str) -> None:
         if name in READY_MADE:
             raise ReadyMadeModule(
-                f"{self.part} calls torch's ready-made recurrent implementation (torch.{name}, used by nn.LSTM, "
+                f"{self.part} calls torch's ready-made recurrent implementation ({name}, used by nn.LSTM, "
                 "nn.LSTMCell, nn.GRU, ...): this part asks for the equations written out, so it gets no points")
-        return func(*args, **(kwargs or {}))
+
+    def __enter__(self):
+        for mode in self.modes:
+            mode.__enter__()
+        return self
+
+    def __exit__(self, kind, error, trace):
+        names, kernels = self.modes
+        on = (kernels in _get_current_dispatch_mode_stack(), names in _get_current_function_mode_stack())
+        for mode, still_on in zip((kernels, names), on, strict=True):
+            if still_on:
+                mode.__exit__(kind, error, trace)
+        if not all(on) and kind is None:
+            raise ReadyMadeModule(f"{self.part} switched the grader's tripwire off (it popped torch's function or "
+                                  "dispatch modes): this part gets no points")
+        return False
+
+
+class Spy:
+    """A stand-in for a function the learner's code is given (for example a layer's `step`), counting its calls."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.fn(*args, **kwargs)
+
+
+def spied(fn, kwargs: dict, parameter: str) -> tuple[dict, Spy | None]:
+    """kwargs with `fn`'s argument `parameter` (given, or its default) replaced by a Spy; no Spy when `fn` has no
+    such parameter."""
+    try:
+        declared = inspect.signature(fn).parameters.get(parameter)
+    except (TypeError, ValueError):
+        declared = None
+    given = kwargs.get(parameter, inspect.Parameter.empty if declared is None else declared.default)
+    if given is inspect.Parameter.empty or not callable(given):
+        return kwargs, None
+    spy = Spy(given)
+    return {**kwargs, parameter: spy}, spy

@@ -61,8 +61,8 @@ class Encoder:
             return {"t": "v", "v": x}
         if isinstance(x, np.generic):
             return self.encode(np.asarray(x))
-        if isinstance(x, tuple | list):
-            return {"t": type(x).__name__, "v": [self.encode(v) for v in x]}
+        if isinstance(x, tuple | list):  # a namedtuple (torch.return_types, _IncompatibleKeys) travels as a tuple
+            return {"t": "list" if isinstance(x, list) else "tuple", "v": [self.encode(v) for v in x]}
         if isinstance(x, types.GeneratorType):
             return {"t": "gen", "v": [self.encode(v) for v in x]}
         if isinstance(x, dict) and all(isinstance(k, str | int) for k in x):
