@@ -53,10 +53,14 @@ def likely_mistake(got, mistakes: dict | None, tol: Tolerance = FLOAT64) -> str:
     return ""
 
 
-def assert_close(name: str, got, want, tol: Tolerance = FLOAT64, mistakes: dict | None = None) -> None:
+def assert_close(name: str, got, want, tol: Tolerance = FLOAT64, mistakes: dict | None = None,
+                 regions: dict | None = None) -> None:
     """Raise AssertionError naming `name`, the shapes or the largest error, and the likely mistake.
 
-    `mistakes` maps a description of a common mistake to the output that mistake would give.
+    `mistakes` maps a description of a common mistake to the output that mistake would give. `regions` maps a
+    description of a part of the output (the backward half, the padding positions, ...) to a boolean mask of it
+    (broadcast to the output's shape): when no known mistake matches, the message says which parts are wrong and
+    which are right, so that a mistake outside the catalogue is still located.
     """
     if got is None:
         raise AssertionError(f"{name}: your function returned None; did you forget `return`?")
@@ -74,7 +78,15 @@ def assert_close(name: str, got, want, tol: Tolerance = FLOAT64, mistakes: dict 
             f"{name} is wrong: largest error {err.max():.3g} at index {tuple(int(i) for i in where)} "
             f"(expected {want_np[where]:.6g}, got {got_np[where]:.6g}; tolerance rtol={tol.rtol}, atol={tol.atol})"
         )
-        fail(msg, likely_mistake(got_np, mistakes, tol))
+        hint = likely_mistake(got_np, mistakes, tol)
+        if not hint and regions:
+            wrong = ~np.isclose(got_np, want_np, rtol=tol.rtol, atol=tol.atol)
+            parts = []
+            for label, mask in regions.items():
+                n = int((wrong & np.broadcast_to(mask, wrong.shape)).sum())
+                parts.append(f"{label}: {n} wrong value{'s' * (n != 1)}" if n else f"{label}: right")
+            msg += "\n  Where: " + "; ".join(parts)
+        fail(msg, hint)
 
 
 def fail(message: str, hint: str = "") -> NoReturn:

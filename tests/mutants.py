@@ -14,6 +14,8 @@ RNN_01 = {
     "softmax_over_batch_axis": (
         {"softmax": [("z.max(axis=-1", "z.max(axis=0"), ("e.sum(axis=-1", "e.sum(axis=0")]},
         {SOFTMAX}, "axis 0"),
+    "softmax_sums_over_axis_0_after_each_rows_max": (  # not in the catalogue: located by the rows' sums
+        {"softmax": [("e.sum(axis=-1", "e.sum(axis=0")]}, {SOFTMAX}, "the rows do not sum to 1"),
     "softmax_without_max_subtraction": (
         {"softmax": [("z = z - z.max(axis=-1, keepdims=True)", "pass")]}, {SOFTMAX}, "overflow"),
     "softmax_with_one_max_for_the_whole_batch": (  # seen in two independent solutions, one from a public answer
@@ -58,6 +60,9 @@ RNN_01 = {
     "carried_gradient_dropped": (
         {"rnn_backward": [('params["W_hy"] + dh_next', 'params["W_hy"]')]}, {BWD}, "dh_next"),
     # sampling
+    "h_prev_wraps_to_the_last_state_at_t0": (  # h[:, -1] at t = 0: only step 0 is wrong
+        {"rnn_backward": [("h_prev = h0 if t == 0 else h[:, t - 1]", "h_prev = h[:, t - 1]")]}, {BWD},
+        "only step t = 0 is wrong"),
     "argmax_instead_of_sampling": (
         {"sample": [("ix = int(rng.choice(V, p=p))", "ix = int(p.argmax())")]}, {SAMPLE}, "not argmax"),
     "temperature_multiplied": (
@@ -120,6 +125,9 @@ GRADIENTS_02 = {
         {"clip_grad_norm": [("if total_norm > max_norm:", "if True:")]}, {CLIP}, "scaled up"),
     "clip_by_value": (
         {"clip_grad_norm": [("g.mul_(max_norm / total_norm)", "g.clamp_(-max_norm, max_norm)")]}, {CLIP}, "by value"),
+    "clip_scales_by_half_the_factor": (  # not in the catalogue: the returned norm tells the norm is right
+        {"clip_grad_norm": [("g.mul_(max_norm / total_norm)", "g.mul_(max_norm / (2 * total_norm))")]},
+        {CLIP}, "is right: the rescaling of the gradients is what is wrong"),
     "clip_not_in_place": (
         {"clip_grad_norm": [("g.mul_(max_norm / total_norm)", "g = g * (max_norm / total_norm)")]},
         {CLIP}, "in place"),
@@ -319,6 +327,12 @@ BILSTM_05 = {
         {"reverse_time": [("    if lengths is None:\n        return x.flip(1)\n", "    return x.flip(1)\n")]},
         {REVERSE, BIDIR, CLASSIFIER}, "whole padded sequence was reversed"),
     # the two directions
+    "reverse_time_zeroes_the_padding": (  # not in the catalogue: the padding positions are named
+        {"reverse_time": [("    out = x.clone()\n", "    out = torch.zeros_like(x)\n")]}, {REVERSE},
+        "which must come in reverse order: right; the padding positions (t >= lengths[i])"),
+    "backward_direction_runs_the_forward_layer": (  # not in the catalogue: the wrong half is named
+        {"bidirectional": [("out_b, _ = backward(", "out_b, _ = forward(")]}, {BIDIR, CLASSIFIER},
+        "the forward direction's half (features :H) at real steps: right; the backward direction's half"),
     "backward_outputs_left_reversed": (
         {"bidirectional": [("torch.cat([out_f, reverse_time(out_b, lengths)]", "torch.cat([out_f, out_b]")]},
         {BIDIR, CLASSIFIER}, "left in reversed order"),
@@ -362,6 +376,9 @@ SPEED_06 = {
         a_i, a_f, a_g, a_o = a.chunk(4, dim=-1)""", """        blocks = zip(W.chunk(4), V.chunk(4), b.chunk(4))
         a_i, a_f, a_g, a_o = (x[:, t] @ W_k.T + h_t @ V_k.T + b_k for W_k, V_k, b_k in blocks)""")]},
         {FUSED}, "8 per step"),
+    "fused_layer_without_bias": (
+        {"lstm_layer_fused": [("a = x[:, t] @ W.T + h_t @ V.T + b", "a = x[:, t] @ W.T + h_t @ V.T")]},
+        {FUSED}, "the bias b is missing"),
     "fused_layer_sigmoid_for_g": (
         {"lstm_layer_fused": [("torch.sigmoid(a_i) * torch.tanh(a_g)", "torch.sigmoid(a_i) * torch.sigmoid(a_g)")]},
         {FUSED}, "outputs (h_t at every step) is wrong"),

@@ -80,10 +80,13 @@ def check_reverse_time(reverse_time, seed: int = 0, N: int = 4, T: int = 6, D: i
     got = reverse_time(as_tensor(x), given)
     if not torch.equal(given, torch.as_tensor(lengths)):
         fail("reverse_time changed the lengths it was given")
+    padding = mask_np(lengths, T) == 0
     assert_close("reverse_time(x, lengths)", got, reverse_np(x, lengths), FLOAT64, {
         "the whole padded sequence was reversed, so the padding comes first: reverse only the first "
         "lengths[i] steps of sequence i": x[:, ::-1],
-        "x came back unchanged": x})
+        "x came back unchanged": x}, regions={
+        "the real steps (t < lengths[i]), which must come in reverse order": ~padding,
+        "the padding positions (t >= lengths[i]), which must stay where they are, unchanged": padding})
     passed(f"reverse_time reverses each sequence within its length and leaves the padding in place, N={N} T={T}")
 
 
@@ -123,8 +126,14 @@ def check_bidirectional(bidirectional, seed: int = 0, N: int = 4, T: int = 6, D:
         want, _ = reference(bilstm, x_ref, lengths)
         (want * as_tensor(R)).sum().backward()
         got = bidirectional(x_ours, torch.as_tensor(lengths) if padded else None, fwd, bwd)
-        mistakes = _bidirectional_mistakes(fwd, bwd, x, lengths, mask_np(lengths, T))
-        assert_close(f"outputs {what}", got, want, FLOAT64, mistakes)
+        mask = mask_np(lengths, T)
+        mistakes = _bidirectional_mistakes(fwd, bwd, x, lengths, mask)
+        half = np.arange(2 * H) < H
+        regions = {"the forward direction's half (features :H) at real steps": (mask > 0) & half,
+                   "the backward direction's half (features H:) at real steps": (mask > 0) & ~half}
+        if padded:
+            regions["the padding positions (t >= lengths[i], which must be 0)"] = mask == 0
+        assert_close(f"outputs {what}", got, want, FLOAT64, mistakes, regions)
         loss = (got * as_tensor(R)).sum()
         if not loss.requires_grad:
             fail("the outputs carry no gradient: build them with torch operations (no .detach() or .numpy())")

@@ -210,6 +210,19 @@ def _assert_grads(what: str, got: list, want: list, mistakes: dict) -> None:
         assert_close(f"{what}: gradient of parameter {i}", g, w, FLOAT32, wrong)
 
 
+def _returned_norm(total, want: float) -> str:
+    """A line that tells whether the norm the learner's function returned is right, to split a wrong clipping
+    into a wrong norm or a wrong rescaling."""
+    try:
+        got = float(total)
+    except (TypeError, ValueError):
+        return f"(it returned {type(total).__name__}, not the total norm {want:.6g})"
+    if close(got, want, FLOAT32):
+        return f"The total norm it returned, {got:.6g}, is right: the rescaling of the gradients is what is wrong."
+    return (f"The total norm it returned, {got:.6g}, is wrong too (expected {want:.6g}, the global norm before "
+            "clipping): check the norm first.")
+
+
 def check_clip_grad_norm(clip_grad_norm, seed: int = 0, max_norm: float = 1.0):
     """Compare with torch.nn.utils.clip_grad_norm_ when clipping happens, when it must not, with a
     generator of parameters and with a parameter that has no gradient.
@@ -249,7 +262,10 @@ def check_clip_grad_norm(clip_grad_norm, seed: int = 0, max_norm: float = 1.0):
                          + ("; parameters can be iterated only once when they come from a generator, so make a "
                             "list of them first" if as_generator else ""))
             mistakes = {unchanged: before, **mistakes}
-        _assert_grads(what, got, want, mistakes)
+        try:
+            _assert_grads(what, got, want, mistakes)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n  {_returned_norm(total, float(want_total))}") from None
         if total is None:
             fail(f"{what}: clip_grad_norm returned None; return the total norm before clipping")
         if not close(float(total), float(want_total), FLOAT32):

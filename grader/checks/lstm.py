@@ -225,11 +225,13 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
     with torch.no_grad():
         state0 = (as_tensor(h0), as_tensor(c0))
         twice = torch_lstm(W, V, 2 * b, cell=False)(as_tensor(x), tuple(s[None] for s in state0))[0]
+        no_bias = torch_lstm(W, V, 0 * b, cell=False)(as_tensor(x), tuple(s[None] for s in state0))[0]
         cell = torch_lstm(W, V, b, cell=True)
         frozen = torch.stack([cell(as_tensor(x[:, t]), state0)[0] for t in range(T)], dim=1)
     assert_close("outputs (h_t at every step)", got_out, out, FLOAT64, {
         "outputs hold the cell states c_t; they must be the hidden states h_t": _c_sequence(p, x, h0, c0),
         "the bias b is added twice (once in the input projections, again in the step)": twice,
+        "the bias b is missing: the gates' pre-activations are x_t W^T + h_{t-1} V^T + b": no_bias,
         "every step starts from the initial state (h_0, c_0): carry h_t and c_t on to the next step": frozen,
     })
     assert_close("h_T", got_h, h_T[0])

@@ -16,7 +16,7 @@ import torch
 
 from grader.checks import as_tensor, depends_on, expect_callable, passed, readable_tracebacks, returns
 from grader.device import describe, device
-from grader.tolerance import assert_close, fail
+from grader.tolerance import assert_close, fail, likely_mistake
 
 PARAM_NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
 
@@ -113,11 +113,18 @@ def check_softmax(softmax, seed: int = 0, N: int = 4, V: int = 5):
     z = rng.normal(0, 3, (N, V))
     want = torch.softmax(as_tensor(z), dim=-1)
     e = np.exp(z)
-    assert_close("softmax(z)", softmax(z.copy()), want, mistakes={
+    got = softmax(z.copy())
+    mistakes = {
         "softmax normalised over axis 0 (the batch) instead of the last axis": e / e.sum(axis=0, keepdims=True),
         "the exponentials are not divided by their sum": e,
         "softmax normalised by the sum over the whole array instead of each row": e / e.sum(),
-    })
+    }
+    if got is not None and not likely_mistake(got, mistakes) and np.shape(got) == z.shape:
+        sums = np.asarray(got, dtype=float).sum(axis=-1)
+        if not np.allclose(sums, 1.0):
+            fail(f"softmax(z): the rows do not sum to 1 (row sums {np.round(sums, 4).tolist()}): normalise each row "
+                 "over the last axis, e / e.sum(axis=-1, keepdims=True)")
+    assert_close("softmax(z)", got, want, mistakes=mistakes)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not as a warning
         big = softmax(z + 1000.0)
     if big is not None and not np.all(np.isfinite(np.asarray(big, dtype=float))):
@@ -242,12 +249,13 @@ def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0, N: int = 3, D: int
     passed(f"rnn_cell_backward matches torch.autograd through nn.RNNCell (float64, {describe()})")
 
 
-def _np_backward(dy, x, h0, h, P, carry=True, accumulate=True):
-    """Sequence gradients with two switches for the classic mistakes (recognition only)."""
+def _np_backward(dy, x, h0, h, P, carry=True, accumulate=True, first_prev=None):
+    """Sequence gradients with switches for the classic mistakes (recognition only); `first_prev` is the state
+    wrongly used as h_{t-1} at t = 0."""
     grads = {k: np.zeros_like(v) for k, v in P.items()}
     dh_next = np.zeros_like(h0)
     for t in reversed(range(x.shape[1])):
-        h_prev = h0 if t == 0 else h[:, t - 1]
+        h_prev = (h0 if first_prev is None else first_prev) if t == 0 else h[:, t - 1]
         step = {"W_hy": dy[:, t].T @ h[:, t], "b_y": dy[:, t].sum(0)}
         dh_t = dy[:, t] @ P["W_hy"] + (dh_next if carry else 0)
         _, dh_next, g = _np_cell_backward(dh_t * (1 - h[:, t] ** 2), x[:, t], h_prev, P)
@@ -272,12 +280,17 @@ def check_rnn_backward(rnn_backward, seed: int = 0, N: int = 2, T: int = 4, D: i
 
     overwritten, _ = _np_backward(dy, x, h0, h, P, accumulate=False)
     no_carry, no_carry_dh0 = _np_backward(dy, x, h0, h, P, carry=False)
+    wrapped, _ = _np_backward(dy, x, h0, h, P, first_prev=h[:, -1])
+    zeros, _ = _np_backward(dy, x, h0, h, P, first_prev=np.zeros_like(h0))
     for key in PARAM_NAMES:
         if key not in grads:
             raise AssertionError(f"grads has no entry '{key}'; it needs all of {', '.join(PARAM_NAMES)}")
         assert_close(f"grads['{key}']", grads[key], want[key], mistakes={
             "gradients are overwritten at each step; sum them over all time steps (+=)": overwritten[key],
             "the gradient from step t+1 (dh_next) is not added to dL/dh_t": no_carry[key],
+            "only step t = 0 is wrong: there h_{t-1} must be h0, but h[:, t - 1] with t = 0 is h[:, -1], the last "
+            "state (Python's negative index)": wrapped[key],
+            "only step t = 0 is wrong: there h_{t-1} must be h0, not zeros": zeros[key],
         })
     assert_close("dh0", dh0, want_dh0, mistakes={
         "the gradient from step t+1 (dh_next) is not added to dL/dh_t": no_carry_dh0,
