@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course import SOLUTIONS, GraderError, assignments, read_notebook
+from grader.isolation.sandbox import DEFAULT_LIMITS, Limits
 from grader.verdict import Verdict, grade
 
 
@@ -28,7 +29,7 @@ def _reference_ids(assignment: str) -> list:
     return [c.metadata["nbgrader"]["grade_id"] for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id")]
 
 
-def check(path: Path) -> Verdict:
+def check(path: Path, limits: Limits = DEFAULT_LIMITS) -> Verdict:
     """The class grader's verdict on the notebook at `path`."""
     path = Path(path).resolve()
     nb = read_notebook(path)
@@ -36,7 +37,8 @@ def check(path: Path) -> Verdict:
     if assignment is None:
         raise GraderError(f"{path}: not a course notebook (none of its cells comes from one); open one of "
                           "notebooks/NN_topic/NN_topic.ipynb")
-    verdict, _ = grade(SOLUTIONS / assignment / f"{assignment}.ipynb", path.read_bytes(), "you", assignment)
+    verdict, _ = grade(SOLUTIONS / assignment / f"{assignment}.ipynb", path.read_bytes(), "you", assignment,
+                       limits)
     return verdict
 
 

@@ -1,11 +1,17 @@
 """Shared fixtures: one real nbgrader run over a class made of every named mistake."""
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import nbformat
 import pytest
 from mutants import MUTANTS
 
 from grader.classroom import grade_class
-from grader.course import assignments, new_workspace
+from grader.course import GraderError, assignments, new_workspace
+from grader.isolation.sandbox import DEFAULT_LIMITS
+from grader.ledger import Ledger
+from grader.selfcheck import check
 from grader.submissions import build
 
 PERFECT, UNTOUCHED = "perfect", "untouched"
@@ -31,6 +37,39 @@ def graded(tmp_path_factory):
         nbformat.write(nb, folder / f"{assignment}.ipynb")
     results = grade_class(root)
     return root, {(r.student, r.assignment): r for r in results}
+
+
+def _self_check(job) -> object:
+    """check()'s verdict, or its GraderError's text (in a worker process: each check's stdout is its own)."""
+    path, limits = job
+    try:
+        return check(path, limits)
+    except GraderError as e:
+        return str(e)
+
+
+def self_check_disagreements(root, limits=DEFAULT_LIMITS) -> tuple[int, list[str]]:
+    """Run `python -m grader check`'s function on every submitted notebook of a graded class, and compare it
+    with the class grade recorded for it, part by part: points and message, and the problems.
+    Returns (how many submissions were compared, the disagreements in words)."""
+    ledger = Ledger(root)
+    jobs = [(s, a) for a in assignments() for s in sorted(ledger.students(a))
+            if (root / "submitted" / s / a / f"{a}.ipynb").is_file()]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        checked = list(pool.map(_self_check, [(root / "submitted" / s / a / f"{a}.ipynb", limits) for s, a in jobs]))
+    found = []
+    for job, mine in zip(jobs, checked, strict=True):
+        _, graded = ledger.get(*job)
+        if isinstance(mine, str):  # an unreadable notebook: the class grade must give the same reason
+            if graded.status.split(": ", 1)[-1] not in mine:
+                found.append(f"{job}: check said {mine}, the class {graded.status}")
+            continue
+        found += [f"{job} {p.grade_id}: check {p.score:g} {p.message!r}, class {q.score:g} {q.message!r}"
+                  for p, q in zip(mine.parts, graded.parts, strict=True)
+                  if (p.score, p.message) != (q.score, q.message)]
+        if mine.problems != graded.problems:
+            found.append(f"{job} problems: check {mine.problems}, class {graded.problems}")
+    return len(jobs), found
 
 
 def cell_error(root, student: str, assignment: str, grade_id: str) -> str:

@@ -1,7 +1,7 @@
 """Does the autograder give the right points? Every case is a real nbgrader run (see conftest.py)."""
 
 import pytest
-from conftest import PERFECT, UNTOUCHED, cell_error
+from conftest import PERFECT, UNTOUCHED, cell_error, self_check_disagreements
 from mutants import MUTANTS
 
 from grader.course import assignments
@@ -83,3 +83,11 @@ def test_scores_csv_has_a_row_per_student_and_notebook(graded):
 def test_a_ready_made_recurrent_module_gets_no_points_for_its_part(graded, assignment, name, part):
     _, results = graded
     assert results[name, assignment].parts[part][0] == 0
+
+
+def test_the_self_check_gives_the_class_grade_part_by_part(graded):
+    """One verdict: `python -m grader check` on each submitted notebook equals its class grade, points and
+    message of every part and the problems, for the whole catalogue (see also test_hostile, test_styles)."""
+    root, results = graded
+    compared, disagreements = self_check_disagreements(root)
+    assert compared >= 110 and disagreements == []

@@ -9,6 +9,7 @@ import json
 
 import nbformat
 import pytest
+from conftest import self_check_disagreements
 from mutants import CELL_FWD, FWD, SAMPLE, SOFTMAX
 
 from grader.classroom import grade_class
@@ -82,9 +83,11 @@ def _tampered_tests(nb, how: str):
             c.source = "print('OK: everything matches')"
     elif how == "deleted":
         nb.cells = [c for c in nb.cells if c not in tests]
-    else:
+    elif how == "moved_above_their_functions":
+        nb.cells = tests + [c for c in nb.cells if c not in tests]
+    else:  # moved to the end in reverse order, then each once more: every test still follows what it checks
         copies = [nbformat.from_dict({**json.loads(json.dumps(c)), "id": f"copy-{k}"}) for k, c in enumerate(tests)]
-        nb.cells = list(reversed(nb.cells)) + copies
+        nb.cells = [c for c in nb.cells if c not in tests] + list(reversed(tests)) + copies
     return nb
 
 
@@ -94,7 +97,7 @@ def hostile_class(tmp_path_factory):
     submitted = root / "submitted"
     notebooks = {"perfect": build(A)}
     notebooks.update({name: build(A, edits) for name, (edits, _, _) in CASES.items()})
-    for how in ("edited", "deleted", "duplicated_and_reordered"):
+    for how in ("edited", "deleted", "duplicated_and_reordered", "moved_above_their_functions"):
         notebooks[f"tests_{how}"] = _tampered_tests(build(A, {"rnn_cell_forward": [SIGMOID]}), how)
     secrets = [str(REPO / "solutions" / A / f"{A}.ipynb"), str(root / "solutions" / A / f"{A}.ipynb"),
                str(root / "gradebook.db"), str(submitted / "perfect" / A / f"{A}.ipynb")]
@@ -150,6 +153,28 @@ def test_tampered_test_cells_change_nothing(hostile_class, how):
     root, results = hostile_class
     assert lost(results[f"tests_{how}"]) == SIGMOID_LOSES
     assert "sigmoid used where h_t needs tanh" in feedback(root, f"tests_{how}")
+
+
+def test_a_deleted_test_cell_is_graded_last_and_named(hostile_class):
+    root, results = hostile_class
+    assert "the test cell test_sample is missing from your notebook" in feedback(root, "tests_deleted")
+
+
+def test_test_cells_moved_above_their_functions_fail_as_in_nbgrader_and_run_all(hostile_class):
+    """Each test runs where it stands (as nbgrader, Validate and the notebook do): before the functions exist,
+    every part fails, saying the function is not defined; nothing crashes."""
+    root, results = hostile_class
+    r = results["tests_moved_above_their_functions"]
+    assert r.status == "graded" and lost(r) == ALL
+    assert "softmax is not defined in your notebook" in feedback(root, "tests_moved_above_their_functions")
+
+
+def test_the_self_check_gives_the_class_grade_of_every_hostile_submission(hostile_class):
+    """`python -m grader check` (same limits) equals the class grade, part by part, message by message; the
+    wrongly named file is left out: the self-check takes any name, the class grader collects 01_rnn.ipynb."""
+    root, results = hostile_class
+    compared, disagreements = self_check_disagreements(root, LIMITS)
+    assert compared == len(results) - 1 and disagreements == []
 
 
 def test_course_files_cannot_be_read_or_written_and_the_grader_cannot_be_signalled(hostile_class):
