@@ -125,7 +125,7 @@ RNN_01 = {
     while len(out) < n:
         h, y = rnn_cell_forward(np.eye(V)[[ix]], h, params)
         ix = rng.choice(V, p=softmax(y.ravel() / temperature))
-        out.append(ix.item())
+        out.append(int(ix))
     return out
 ''',
     },
