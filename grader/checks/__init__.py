@@ -247,3 +247,26 @@ def _walk(tb):
     while tb is not None:
         yield tb
         tb = tb.tb_next
+
+
+def _show_without_grader_frames(shell, etype, value, tb, tb_offset=None):
+    """IPython shows the last frame of a traceback even when it is hidden: for a check's AssertionError that
+    is the wrapper above. Drop every grader frame, then let IPython show the rest as usual."""
+    kept = [t for t in _walk(tb) if not t.tb_frame.f_code.co_filename.startswith(_GRADER)]
+    for t, following in zip(kept, kept[1:] + [None], strict=False):
+        t.tb_next = following
+    shell.showtraceback((etype, value, kept[0] if kept else tb), tb_offset=tb_offset)
+
+
+def _in_a_notebook() -> None:
+    """In a Jupyter kernel, the test cells' AssertionErrors are shown without the grader's frames."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and not shell.custom_exceptions:
+        shell.set_custom_exc((AssertionError,), _show_without_grader_frames)
+
+
+_in_a_notebook()

@@ -202,7 +202,7 @@ def check_classifier(BiLSTMClassifier, seed: int = 0, N: int = 5, T: int = 7, V:
         readout = lambda s: torch.nn.functional.linear(s, fresh["out.weight"], fresh["out.bias"])  # noqa: E731
         logits = readout(summary)
         want = torch.softmax(logits, dim=-1)
-        got = model(ids_t, torch.as_tensor(lengths, device=device()))
+        got = model(ids_t, torch.as_tensor(lengths))
     assert_close("class probabilities", got, want, FLOAT64, {
         "these are the logits: the seeds' model ends with a softmax": logits,
         "log-probabilities: the seeds' model ends with a softmax (probabilities that sum to 1)":
