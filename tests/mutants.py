@@ -170,7 +170,7 @@ LSTM_03 = {
         "tanh(c_{t-1})"),
     "output_activation_in_place": (  # right forward values; autograd cannot go back through it
         {"lstm_cell": [("h_t = o_t * torch.tanh(c_t)", "h_t = torch.tanh(c_t).mul_(o_t)")]}, {CELL},
-        "changes a tensor in place that the backward pass needs"),
+        "in lstm_cell: h_t = torch.tanh(c_t).mul_(o_t)"),
     "output_without_tanh": (
         {"lstm_cell": [("h_t = o_t * torch.tanh(c_t)", "h_t = o_t * c_t")]}, {CELL}, "tanh is missing from the output"),
     # the fused cell (lstm_layer calls it)

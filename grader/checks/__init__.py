@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from grader.device import device
-from grader.isolation.tripwire import Tripwire, spied
+from grader.isolation.tripwire import Tripwire, backward_with_line, spied, traced
 from grader.tolerance import FLOAT32, FLOAT64, TF32, Tolerance, assert_close, fail, to_numpy
 
 
@@ -139,7 +139,7 @@ def learner_counted(part: str, fn, *args, spy: str | None = None) -> tuple:
     if hasattr(fn, "under_tripwire"):
         return fn.under_tripwire(part, *args, spy=spy)
     kwargs, spying = spied(fn, {}, spy) if spy else ({}, None)
-    with Tripwire(part) as tripwire:
+    with Tripwire(part) as tripwire, traced():
         result = fn(*args, **kwargs)
     return result, tripwire.products, None if spying is None else spying.calls
 
@@ -179,22 +179,28 @@ IN_PLACE = "modified by an inplace operation"
 """The words of autograd's error when a tensor it saved for the backward pass was changed in place."""
 
 
+def _learner_frame(filename: str) -> str | None:
+    """In a notebook's kernel: 'your code' for a frame of the learner's cells, None for the grader's or a library's."""
+    library = filename.startswith((_GRADER, "<frozen")) or "site-packages" in filename
+    return None if library else "your code"
+
+
 def check_gradients(loss, inputs: dict, want_grads: dict, what: str) -> None:
     """The gradients autograd finds through the learner's code (`loss` is built from its outputs, `inputs` holds
     the tensors it was given) against the reference's; autograd's in-place error said in plain words."""
     if not loss.requires_grad:
         fail(f"the outputs of {what} carry no gradient: compute them with torch operations on the inputs "
              "(no .detach(), .numpy() or torch.no_grad())")
-    try:
-        loss.backward()
-    except RuntimeError as e:
-        if IN_PLACE not in str(e):
-            raise
+    _, failed = backward_with_line(loss.backward, _learner_frame)
+    if failed:
+        error, line = failed
+        if IN_PLACE not in str(error):
+            raise error
+        where = getattr(error, "learner_where", "") or line  # from the sandbox, or from this kernel
         fail(f"autograd cannot compute the gradients through {what}: your code changes a tensor in place that "
              "the backward pass needs (an operation ending in _ such as .mul_() or .tanh_(), +=, *=, or out=). "
              "The forward values are right; write that step out of place, e.g. o_t * torch.tanh(c_t) rather "
-             "than torch.tanh(c_t).mul_(o_t)" + (f"\n  where: {e.learner_where}" if getattr(e, "learner_where", "")
-                                                else ""))
+             "than torch.tanh(c_t).mul_(o_t)" + (f"\n  where: {where}" if where else ""))
     for name, want in want_grads.items():
         assert_close(f"the gradient of {name} (by autograd through {what})", inputs[name].grad, want)
 

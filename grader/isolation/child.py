@@ -142,18 +142,20 @@ class _Child:
     def call(self, header: dict, buffers: list) -> tuple[dict, list]:
         import torch
 
-        from grader.isolation.tripwire import Tripwire, spied
+        from grader.isolation.tripwire import Tripwire, spied, traced
         from grader.isolation.wire import Decoder
 
         decoder = Decoder(buffers, self.device, from_ref=lambda ref: self.objects[ref.id])
         args, kwargs = decoder.decode(header["args"]), decoder.decode(header["kwargs"])
         inputs = [t for t in decoder.tensors if t.requires_grad]
         fn = self.objects[header["ref"]]
-        guard = Tripwire(header["tripwire"]) if header.get("tripwire") else contextlib.nullcontext()
+        checked = bool(header.get("tripwire"))  # a check's call: tripwire, and anomaly mode for a failed backward
+        guard = Tripwire(header["tripwire"]) if checked else contextlib.nullcontext()
+        trace = traced() if checked else contextlib.nullcontext()
         called, spy = spied(fn, kwargs, header["spy"]) if isinstance(header.get("spy"), str) else (kwargs, None)
 
         def compute():
-            with torch.set_grad_enabled(header["grad_enabled"]), guard:
+            with torch.set_grad_enabled(header["grad_enabled"]), guard, trace:
                 return fn(*args, **called)
 
         value, error, _ = _captured(compute)
@@ -172,13 +174,29 @@ class _Child:
     def backward(self, header: dict, buffers: list) -> tuple[dict, list]:
         import torch
 
+        from grader.isolation.tripwire import backward_with_line
         from grader.isolation.wire import Decoder
 
         outputs, inputs = self.calls[header["call"]]
         grads = Decoder(buffers, self.device).decode(header["grads"])
-        found, error, _ = _captured(
-            lambda: list(torch.autograd.grad(outputs, inputs, grads, allow_unused=True, retain_graph=True)))
-        return ({"error": error}, []) if error else self.encoded(found)[:2]
+
+        def gradients():
+            return list(torch.autograd.grad(outputs, inputs, grads, allow_unused=True, retain_graph=True))
+
+        value, error, _ = _captured(lambda: backward_with_line(gradients, _cell_name))
+        if error:
+            return {"error": error}, []
+        found, failed = value
+        if failed:  # autograd's error, with the line of the forward call anomaly mode names
+            error = describe(failed[0])
+            error["where"] = error["where"] or failed[1]
+            return {"error": error}, []
+        return self.encoded(found)[:2]
+
+
+def _cell_name(filename: str) -> str | None:
+    """'cell lstm_cell' for a frame of the learner's cell of that name, None for any other frame."""
+    return filename[1:-1] if filename.startswith("<cell ") else None
 
 
 def _captured(compute) -> tuple:

@@ -10,7 +10,10 @@ through `learner_counted`); the sandbox may read this package but not the checks
 """
 
 import inspect
+import re
+import warnings
 
+import torch
 from torch.overrides import TorchFunctionMode, _get_current_function_mode_stack
 from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
 
@@ -110,3 +113,29 @@ def spied(fn, kwargs: dict, parameter: str) -> tuple[dict, Spy | None]:
         return kwargs, None
     spy = Spy(given)
     return {**kwargs, parameter: spy}, spy
+
+
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<fn>\S+)\n(?: {4}(?P<code>.*))?')
+
+
+def traced():
+    """Autograd's anomaly mode (without its NaN check) around a learner's call and the backward through it, so
+    that a failed backward can name the line of the forward call (see backward_with_line)."""
+    return torch.autograd.set_detect_anomaly(True, check_nan=False)
+
+
+def backward_with_line(backward, learner_file) -> tuple:
+    """(backward()'s value, None), or (None, (the error, the learner's line of the forward call whose gradient
+    failed, or "")). `learner_file(filename)` tells a learner's frame and returns how to name it, else None."""
+    with warnings.catch_warnings(record=True) as caught, traced():
+        warnings.simplefilter("always")
+        try:
+            return backward(), None
+        except RuntimeError as e:
+            error = e
+    for warning in caught:
+        frames = [(m, name) for m in _FRAME.finditer(str(warning.message)) if (name := learner_file(m["file"]))]
+        if frames:
+            m, name = frames[-1]
+            return None, (error, f"{name}, line {m['line']}, in {m['fn']}: {(m['code'] or '').strip()}".rstrip(": "))
+    return None, (error, "")
