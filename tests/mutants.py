@@ -151,6 +151,12 @@ _FUSED_BODY = """    a = x_t @ W.T + h_prev @ V.T + b
     c_t = f_t * c_prev + i_t * g_t
     h_t = o_t * torch.tanh(c_t)
     return h_t, c_t"""
+_LAYER_BODY = """    h_t, c_t = state
+    outputs = []
+    for t in range(T):
+        h_t, c_t = lstm_cell_fused(x[:, t], h_t, c_t, W, V, b)
+        outputs.append(h_t)
+    return torch.stack(outputs, dim=1), (h_t, c_t)"""
 
 LSTM_03 = {
     # the gates (lstm_cell calls lstm_gates, so it fails too)
@@ -189,23 +195,13 @@ LSTM_03 = {
         {FUSED, LAYER}, "ready-made"),
     # the layer
     "layer_calls_aten_lstm": (
-        {"lstm_layer": [("""    h_t, c_t = state
-    outputs = []
-    for t in range(T):
-        h_t, c_t = lstm_cell_fused(x[:, t], h_t, c_t, W, V, b)
-        outputs.append(h_t)
-    return torch.stack(outputs, dim=1), (h_t, c_t)""", """    weights = [W, V, b, torch.zeros_like(b)]
+        {"lstm_layer": [(_LAYER_BODY, """    weights = [W, V, b, torch.zeros_like(b)]
     out, h, c = torch.ops.aten.lstm.input(x, [state[0][None], state[1][None]], weights,
                                           True, 1, 0.0, False, False, True)
     return out, (h[0], c[0])""")]},
         {LAYER}, "ready-made"),
     "layer_calls_nn_LSTM": (
-        {"lstm_layer": [("""    h_t, c_t = state
-    outputs = []
-    for t in range(T):
-        h_t, c_t = lstm_cell_fused(x[:, t], h_t, c_t, W, V, b)
-        outputs.append(h_t)
-    return torch.stack(outputs, dim=1), (h_t, c_t)""", """\
+        {"lstm_layer": [(_LAYER_BODY, """\
     lstm = nn.LSTM(x.shape[-1], H, batch_first=True).to(x.device, x.dtype)
     with torch.no_grad():
         lstm.weight_ih_l0.copy_(W)

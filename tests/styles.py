@@ -410,6 +410,14 @@ def lstm_layer(x, state, W, V, b):
         state = (x.new_zeros(N, H), x.new_zeros(N, H))
 '''
 
+_CLASSIFIER_INIT = '''    def __init__(self, vocab_size, embed_dim, hidden_size, n_classes):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.forward_lstm = LSTM(embed_dim, hidden_size)
+        self.backward_lstm = LSTM(embed_dim, hidden_size)
+        self.out = nn.Linear(2 * hidden_size, n_classes)
+'''  # given by the notebook
+
 BILSTM_05 = {
     "explicit": {
         "lstm_layer": '''def lstm_cell_fused(x_t, h_prev, c_prev, W, V, b):
@@ -458,13 +466,7 @@ BILSTM_05 = {
     return torch.stack(rows)
 ''',
         "classifier": '''class BiLSTMClassifier(nn.Module):
-    def __init__(self, vocab_size, embed_dim, hidden_size, n_classes):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.forward_lstm = LSTM(embed_dim, hidden_size)
-        self.backward_lstm = LSTM(embed_dim, hidden_size)
-        self.out = nn.Linear(2 * hidden_size, n_classes)
-
+''' + _CLASSIFIER_INIT + '''
     def forward(self, ids, lengths):
         e = self.embed(ids)
         both = bidirectional(e, lengths, self.forward_lstm, self.backward_lstm)
@@ -505,13 +507,7 @@ BILSTM_05 = {
     return torch.cat((last[..., :H], outputs[:, 0, H:]), -1)
 ''',
         "classifier": '''class BiLSTMClassifier(nn.Module):
-    def __init__(self, vocab_size, embed_dim, hidden_size, n_classes):
-        super().__init__()
-        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.forward_lstm = LSTM(embed_dim, hidden_size)
-        self.backward_lstm = LSTM(embed_dim, hidden_size)
-        self.out = nn.Linear(2 * hidden_size, n_classes)
-
+''' + _CLASSIFIER_INIT + '''
     def forward(self, ids, lengths):
         h = summary(bidirectional(self.embed(ids), lengths, self.forward_lstm, self.backward_lstm), lengths)
         return nn.functional.softmax(self.out(h), dim=-1)
