@@ -19,7 +19,7 @@ PERFECT, UNTOUCHED = "perfect", "untouched"
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory):
-    """Grade one class through nbgrader once: `perfect` and `untouched` hand in every notebook, and each
+    """Grade one class through nbgrader once (2 workers): `perfect` and `untouched` hand in every notebook, and each
     named mistake is a student who hands in the one notebook it belongs to.
 
     Returns (workspace, {(student, assignment): Result}).
@@ -35,7 +35,7 @@ def graded(tmp_path_factory):
         folder = root / "submitted" / student / assignment
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{assignment}.ipynb")
-    results = grade_class(root)
+    results = grade_class(root, workers=2)
     return root, {(r.student, r.assignment): r for r in results}
 
 
