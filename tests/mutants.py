@@ -235,6 +235,11 @@ _TORCH_CELL_BODY = """    a_r, a_z, a_n = (x_t @ W_ih.T + b_ih).chunk(3, dim=-1)
     z_t = torch.sigmoid(a_z + u_z)
     n_t = torch.tanh(a_n + r_t * u_n)
     return (1 - z_t) * n_t + z_t * h_prev"""
+_GRU_LAYER_BODY = """    h_t, outputs = h_0, []
+    for t in range(T):
+        h_t = gru_cell_torch(x[:, t], h_t, W_ih, W_hh, b_ih, b_hh)
+        outputs.append(h_t)
+    return torch.stack(outputs, dim=1), h_t"""
 
 GRU_04 = {
     # the gates (the Cho cell calls them)
@@ -283,12 +288,13 @@ GRU_04 = {
                                                "b_ih, b_hh)")]},
         {TORCH_CELL, GRU_LAYER}, "ready-made"),
     # the layer
+    "gru_layer_calls_aten_gru": (
+        {"gru_layer": [(_GRU_LAYER_BODY, """\
+    out, h_T = torch.ops.aten.gru.input(x, h_0[None], [W_ih, W_hh, b_ih, b_hh], True, 1, 0.0, False, False, True)
+    return out, h_T[0]""")]},
+        {GRU_LAYER}, "ready-made"),
     "gru_layer_calls_nn_GRU": (
-        {"gru_layer": [("""    h_t, outputs = h_0, []
-    for t in range(T):
-        h_t = gru_cell_torch(x[:, t], h_t, W_ih, W_hh, b_ih, b_hh)
-        outputs.append(h_t)
-    return torch.stack(outputs, dim=1), h_t""", """\
+        {"gru_layer": [(_GRU_LAYER_BODY, """\
     gru = nn.GRU(x.shape[-1], W_hh.shape[1], batch_first=True).to(x.device, x.dtype)
     with torch.no_grad():
         for name, value in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), (W_ih, W_hh, b_ih, b_hh)):
