@@ -27,6 +27,8 @@ def test_notebook_01_in_full_mode_learns_names_and_hello():
     assert held_out < 2.3, f"loss per character on held-out names after training: {held_out}"
     training = float(out.split("last 100 steps ")[1].split(",")[0])
     assert held_out > training, (held_out, training)  # the markdown explains this gap
+    perplexity = float(out.split("perplexity e^loss: last 100 steps ")[1].split(",")[0])
+    assert perplexity < 10, perplexity  # "fewer than ten next letters"
 
 
 @pytest.mark.slow
