@@ -171,7 +171,9 @@ def test_test_cells_moved_above_their_functions_fail_as_in_nbgrader_and_run_all(
 
 def test_the_self_check_gives_the_class_grade_of_every_hostile_submission(hostile_class):
     """`python -m grader check` (same limits) equals the class grade, part by part, message by message; the
-    wrongly named file is left out: the self-check takes any name, the class grader collects 01_rnn.ipynb."""
+    wrongly named file is left out: the self-check takes any name, the class grader collects 01_rnn.ipynb.
+    The class was graded one submission at a time, the self-checks run two at a time: parallel grading gives
+    the same verdicts under the attacks too (the catalogue's class is graded with 2 workers, see conftest)."""
     root, results = hostile_class
     compared, disagreements = self_check_disagreements(root, LIMITS)
     assert compared == len(results) - 1 and disagreements == []
@@ -205,13 +207,3 @@ def test_feedback_names_each_part_and_never_shows_hidden_tests_or_reference_code
     html = (root / "feedback" / "patches_numpy" / A / f"{A}.html").read_text()
     for secret in ("BEGIN HIDDEN TESTS", "seed=2, N=8", "### BEGIN SOLUTION", "ref_cell_forward"):
         assert secret not in text and secret not in html
-
-
-def test_grading_with_two_workers_gives_the_same_grades(hostile_class, tmp_path):
-    root, serial = hostile_class
-    copy = new_workspace(tmp_path / "course")
-    import shutil
-
-    shutil.copytree(root / "submitted", copy / "submitted")
-    parallel = {r.student: r for r in grade_class(copy, workers=2, limits=LIMITS) if r.assignment == A}
-    assert {s: (r.status, r.parts) for s, r in parallel.items()} == {s: (r.status, r.parts) for s, r in serial.items()}
