@@ -36,12 +36,17 @@ def assignments() -> list[str]:
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read and validate a notebook, with an error that says what is wrong with the file."""
+    return parse_notebook(notebook_bytes(path), str(path))
+
+
+def notebook_bytes(path: Path) -> bytes:
+    """The bytes of the notebook file at `path`, with an error that says why when it is not one."""
     path = Path(path)
     if not path.exists():
         raise GraderError(f"{path}: no such file")
     if path.is_dir() or path.suffix != ".ipynb":
         raise GraderError(f"{path}: expected a Jupyter notebook file ending in .ipynb")
-    return parse_notebook(path.read_bytes(), str(path))
+    return path.read_bytes()
 
 
 MAX_NOTEBOOK = 64 * 2**20

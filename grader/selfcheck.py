@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import SOLUTIONS, GraderError, assignments, read_notebook
+from grader.course import SOLUTIONS, GraderError, assignments, notebook_bytes, parse_notebook
 from grader.isolation.sandbox import DEFAULT_LIMITS, Limits
 from grader.verdict import Verdict, grade
 
@@ -32,12 +32,12 @@ def _reference_ids(assignment: str) -> list:
 def check(path: Path, limits: Limits = DEFAULT_LIMITS) -> Verdict:
     """The class grader's verdict on the notebook at `path`."""
     path = Path(path).resolve()
-    nb = read_notebook(path)
-    assignment = assignment_of(nb)
+    data = notebook_bytes(path)
+    assignment = assignment_of(parse_notebook(data, str(path)))
     if assignment is None:
         raise GraderError(f"{path}: not a course notebook (none of its cells comes from one); open one of "
                           "notebooks/NN_topic/NN_topic.ipynb")
-    verdict, _ = grade(SOLUTIONS / assignment / f"{assignment}.ipynb", path.read_bytes(), "you", assignment,
+    verdict, _ = grade(SOLUTIONS / assignment / f"{assignment}.ipynb", data, "you", assignment,
                        limits)
     return verdict
 

@@ -43,6 +43,14 @@ def fuse(p: dict, order: tuple) -> tuple:
     return tuple(np.concatenate([p[f"{kind}_{gate}"] for gate in order]) for kind in ("W", "V", "b"))
 
 
+def torch_cell(module: type, W_ih, W_hh, b_ih, b_hh, x_t, state):
+    """The output of a float64 torch.nn.LSTMCell or GRUCell (`module`) run on the given tensors as its weights,
+    so that autograd reaches them: the independent reference for a learner's cell, forward and gradients."""
+    cell = module(W_ih.shape[1], W_hh.shape[1]).to(device(), torch.float64)
+    weights = {"weight_ih": W_ih, "weight_hh": W_hh, "bias_ih": b_ih, "bias_hh": b_hh}
+    return torch.func.functional_call(cell, weights, (x_t, state))
+
+
 def sigmoid(a):
     """The logistic function on numpy arrays, for references computed by the equations."""
     return 1 / (1 + np.exp(-a))
@@ -104,12 +112,12 @@ def depends_on(**checks):
     return decorate
 
 
-NOTEBOOKS = {"rnn": "01", "gradients": "02", "lstm": "03", "gru": "04", "bilstm": "05", "speed": "06"}
+_NOTEBOOK_OF_MODULE = {"rnn": "01", "gradients": "02", "lstm": "03", "gru": "04", "bilstm": "05", "speed": "06"}
 
 
 def _notebook_of(check) -> str:
     """'notebook 03' for a check of grader.checks.lstm: where the learner finds that function's own test."""
-    return f"notebook {NOTEBOOKS.get(check.__module__.rsplit('.', 1)[-1], '?')}"
+    return f"notebook {_NOTEBOOK_OF_MODULE.get(check.__module__.rsplit('.', 1)[-1], '?')}"
 
 
 def _fails(dep_check, fn, name: str) -> bool:
@@ -241,27 +249,27 @@ def _without_grader_frames(check):
         try:
             return check(*args, **kwargs)
         except Exception as error:
-            kept = [tb for tb in _walk(error.__traceback__) if not tb.tb_frame.f_code.co_filename.startswith(_GRADER)]
-            for tb, following in zip(kept, kept[1:] + [None], strict=False):  # relink: the grader's frames drop out
-                tb.tb_next = following
-            raise error.with_traceback(kept[0] if kept else None) from None
+            raise error.with_traceback(_learner_frames(error.__traceback__)) from None
 
     return wrapper
 
 
-def _walk(tb):
+def _learner_frames(tb):
+    """The traceback `tb` relinked without the grader's frames (None when nothing else is left)."""
+    kept = []
     while tb is not None:
-        yield tb
+        if not tb.tb_frame.f_code.co_filename.startswith(_GRADER):
+            kept.append(tb)
         tb = tb.tb_next
+    for t, following in zip(kept, kept[1:] + [None], strict=False):
+        t.tb_next = following
+    return kept[0] if kept else None
 
 
 def _show_without_grader_frames(shell, etype, value, tb, tb_offset=None):
     """IPython shows the last frame of a traceback even when it is hidden: for a check's AssertionError that
     is the wrapper above. Drop every grader frame, then let IPython show the rest as usual."""
-    kept = [t for t in _walk(tb) if not t.tb_frame.f_code.co_filename.startswith(_GRADER)]
-    for t, following in zip(kept, kept[1:] + [None], strict=False):
-        t.tb_next = following
-    shell.showtraceback((etype, value, kept[0] if kept else tb), tb_offset=tb_offset)
+    shell.showtraceback((etype, value, _learner_frames(tb) or tb), tb_offset=tb_offset)
 
 
 def _in_a_notebook() -> None:

@@ -33,6 +33,7 @@ from grader.checks import (
     returns,
     sigmoid,
     term_mistakes,
+    torch_cell,
 )
 from grader.device import describe, device
 from grader.tolerance import FLOAT64, assert_close, fail, to_numpy
@@ -168,10 +169,7 @@ def check_gru_cell_torch(gru_cell_torch, seed: int = 0, N: int = 3, D: int = 4, 
     r_h = as_tensor(rng.normal(size=(N, H)))
     inputs = dict(zip(("x_t", "h_prev", "W_ih", "W_hh", "b_ih", "b_hh"), (x_t, h_prev, *weights), strict=True))
     ref = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
-    cell = torch.nn.GRUCell(D, H).to(device(), torch.float64)
-    want = torch.func.functional_call(cell, {"weight_ih": ref["W_ih"], "weight_hh": ref["W_hh"],
-                                             "bias_ih": ref["b_ih"], "bias_hh": ref["b_hh"]},
-                                      (ref["x_t"], ref["h_prev"]))
+    want = torch_cell(torch.nn.GRUCell, *(ref[k] for k in ("W_ih", "W_hh", "b_ih", "b_hh", "x_t", "h_prev")))
     (want * r_h).sum().backward()
     want = want.detach()
     ours = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
