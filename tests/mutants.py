@@ -144,7 +144,8 @@ total_norm = torch.sqrt(sum((p.grad**2).sum() for p in parameters if p.grad is n
 }
 
 GATES, CELL, FUSED, LAYER = "test_lstm_gates", "test_lstm_cell", "test_lstm_cell_fused", "test_lstm_layer"
-FROM_TORCH, TO_TORCH = "test_gates_from_torch", "test_gates_to_torch"
+FROM_TORCH, TO_TORCH, CELL_BACK = "test_gates_from_torch", "test_gates_to_torch", "test_lstm_cell_backward"
+USE_GATES = {GATES, CELL, CELL_BACK}
 _FUSED_BODY = """    a = x_t @ W.T + h_prev @ V.T + b
     a_i, a_f, a_g, a_o = a.chunk(4, dim=-1)
     i_t, f_t, g_t, o_t = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
@@ -159,15 +160,15 @@ _LAYER_BODY = """    h_t, c_t = state
     return torch.stack(outputs, dim=1), (h_t, c_t)"""
 
 LSTM_03 = {
-    # the gates (lstm_cell calls lstm_gates, so it fails too)
+    # the gates (lstm_cell and lstm_cell_backward call lstm_gates, so they fail too)
     "candidate_with_sigmoid": (
-        {"lstm_gates": [("g_t = torch.tanh(", "g_t = torch.sigmoid(")]}, {GATES, CELL}, "sigmoid used where g_t"),
+        {"lstm_gates": [("g_t = torch.tanh(", "g_t = torch.sigmoid(")]}, USE_GATES, "sigmoid used where g_t"),
     "forget_gate_with_tanh": (
-        {"lstm_gates": [("f_t = torch.sigmoid(", "f_t = torch.tanh(")]}, {GATES, CELL}, "tanh used where f_t"),
+        {"lstm_gates": [("f_t = torch.sigmoid(", "f_t = torch.tanh(")]}, USE_GATES, "tanh used where f_t"),
     "forget_gate_without_recurrent_term": (
-        {"lstm_gates": [(' + h_prev @ p["V_f"].T', "")]}, {GATES, CELL}, "V_f h_{t-1} is missing"),
+        {"lstm_gates": [(' + h_prev @ p["V_f"].T', "")]}, USE_GATES, "V_f h_{t-1} is missing"),
     "gates_returned_in_wrong_order": (
-        {"lstm_gates": [("return f_t, i_t, g_t, o_t", "return i_t, f_t, g_t, o_t")]}, {GATES, CELL}, "wrong order"),
+        {"lstm_gates": [("return f_t, i_t, g_t, o_t", "return i_t, f_t, g_t, o_t")]}, USE_GATES, "wrong order"),
     # the cell update and the output
     "forget_gate_applied_to_h": (
         {"lstm_cell": [("c_t = f_t * c_prev", "c_t = f_t * h_prev")]}, {CELL}, "forget gate multiplies h_{t-1}"),
@@ -179,6 +180,26 @@ LSTM_03 = {
         "in lstm_cell: h_t = torch.tanh(c_t).mul_(o_t)"),
     "output_without_tanh": (
         {"lstm_cell": [("h_t = o_t * torch.tanh(c_t)", "h_t = o_t * c_t")]}, {CELL}, "tanh is missing from the output"),
+    # the backward pass by hand
+    "backward_without_the_path_through_h": (
+        {"lstm_cell_backward": [("dc = dc_t + dh_t * o_t * (1 - tanh_c**2)", "dc = dc_t")]}, {CELL_BACK},
+        "reaches c_t through h_t"),
+    "backward_tanh_derivative_of_c": (
+        {"lstm_cell_backward": [("(1 - tanh_c**2)", "(1 - c_t**2)")]}, {CELL_BACK}, "1 - c_t²"),
+    "backward_forget_gate_times_new_cell": (
+        {"lstm_cell_backward": [('"f": dc * c_prev', '"f": dc * c_t')]}, {CELL_BACK}, "f_t multiplies c_{t-1}"),
+    "backward_candidate_with_sigmoid_derivative": (
+        {"lstm_cell_backward": [("(1 - g_t**2)", "g_t * (1 - g_t)")]}, {CELL_BACK}, "g_t uses tanh"),
+    "backward_biases_averaged": (
+        {"lstm_cell_backward": [("da_k.sum(dim=0)", "da_k.mean(dim=0)")]}, {CELL_BACK}, "averaged over the batch"),
+    "backward_by_autograd": (  # the right numbers, by the shortcut the part forbids
+        {"lstm_cell_backward": [("    f_t, i_t, g_t, o_t = lstm_gates(x_t, h_prev, p)  # the forward step again", """\
+    with torch.enable_grad():
+        given = [t.detach().requires_grad_() for t in (x_t, h_prev, c_prev, *p.values())]
+        h_t, c_t = lstm_cell(*given[:3], dict(zip(p, given[3:])))
+        d = torch.autograd.grad((h_t * dh_t).sum() + (c_t * dc_t).sum(), given)
+    return d[0], d[1], d[2], dict(zip(p, d[3:]))""")]},
+        {CELL_BACK}, "lets autograd compute the gradients"),
     # the fused cell (lstm_layer calls it)
     "fused_gates_read_in_cs231n_order": (
         {"lstm_cell_fused": [("a_i, a_f, a_g, a_o = a.chunk", "a_i, a_f, a_o, a_g = a.chunk")]},

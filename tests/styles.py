@@ -220,6 +220,32 @@ LSTM_03 = {
     h_t = torch.tanh(c_t) * o_t
     return h_t, c_t
 ''',
+        "lstm_cell_backward": '''def lstm_cell_backward(dh_t, dc_t, x_t, h_prev, c_prev, p):
+    def pre(name):
+        return torch.einsum("nd,hd->nh", x_t, p["W_" + name]) + torch.einsum("nk,hk->nh", h_prev, p["V_" + name]) \\
+            + p["b_" + name]
+    f = 1 / (1 + torch.exp(-pre("f")))
+    i = 1 / (1 + torch.exp(-pre("i")))
+    g = torch.tanh(pre("g"))
+    o = 1 / (1 + torch.exp(-pre("o")))
+    c = f * c_prev + i * g
+    dtanh = 1.0 - torch.tanh(c) ** 2
+    d_c = dc_t.clone()
+    d_c += dh_t * o * dtanh
+    d_pre = {"f": d_c * c_prev * f * (1.0 - f), "i": d_c * g * i * (1.0 - i), "g": d_c * i * (1.0 - g * g),
+             "o": dh_t * torch.tanh(c) * o * (1.0 - o)}
+    dx_t = torch.zeros_like(x_t)
+    dh_prev = torch.zeros_like(h_prev)
+    grads = {}
+    for name in ("f", "i", "g", "o"):
+        d = d_pre[name]
+        dx_t += torch.einsum("nh,hd->nd", d, p["W_" + name])
+        dh_prev += torch.einsum("nh,hk->nk", d, p["V_" + name])
+        grads["W_" + name] = torch.einsum("nh,nd->hd", d, x_t)
+        grads["V_" + name] = torch.einsum("nh,nk->hk", d, h_prev)
+        grads["b_" + name] = torch.einsum("nh->h", d)
+    return dx_t, dh_prev, d_c * f, grads
+''',
         "lstm_cell_fused": '''def lstm_cell_fused(x_t, h_prev, c_prev, W, V, b):
     H = h_prev.shape[1]
     a = torch.matmul(x_t, W.t()) + torch.matmul(h_prev, V.t()) + b
@@ -273,6 +299,18 @@ LSTM_03 = {
     f_t, i_t, g_t, o_t = lstm_gates(x_t, h_prev, p)
     c_t = torch.addcmul(f_t * c_prev, i_t, g_t)
     return torch.mul(o_t, c_t.tanh()), c_t
+''',
+        "lstm_cell_backward": '''def lstm_cell_backward(dh_t, dc_t, x_t, h_prev, c_prev, p):
+    W = torch.cat([p[f"W_{g}"] for g in "figo"])
+    V = torch.cat([p[f"V_{g}"] for g in "figo"])
+    f, i, g, o = lstm_gates(x_t, h_prev, p)
+    c = torch.addcmul(f * c_prev, i, g)
+    dc = dc_t + dh_t * o * (1 - c.tanh().square())
+    sig = lambda s: s * (1 - s)
+    da = torch.cat([dc * c_prev * sig(f), dc * g * sig(i), dc * i * (1 - g.square()), dh_t * c.tanh() * sig(o)], 1)
+    dW, dV, db = (da.T @ x_t).chunk(4), (da.T @ h_prev).chunk(4), da.sum(0).chunk(4)
+    grads = {f"{k}_{gate}": d[n] for n, gate in enumerate("figo") for k, d in (("W", dW), ("V", dV), ("b", db))}
+    return [da @ W, da @ V, dc * f, grads]
 ''',
         "lstm_cell_fused": '''def lstm_cell_fused(x_t, h_prev, c_prev, W, V, b):
     a = torch.addmm(b, x_t, W.T).addmm(h_prev, V.T)

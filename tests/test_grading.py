@@ -6,7 +6,7 @@ from mutants import MUTANTS
 
 from grader.course import assignments
 
-POINTS = {"01_rnn": 13, "02_vanishing_gradients": 10, "03_lstm": 10, "04_gru": 10, "05_bilstm": 10,
+POINTS = {"01_rnn": 13, "02_vanishing_gradients": 10, "03_lstm": 13, "04_gru": 10, "05_bilstm": 10,
           "06_lstm_speed": 6}
 CASES = [(assignment, name) for assignment in sorted(MUTANTS) for name in sorted(MUTANTS[assignment])]
 

@@ -1,6 +1,8 @@
 """Every solution notebook runs from top to bottom without an error: in grading mode by default,
 in full mode (real training) with `-m slow`."""
 
+import re
+
 import pytest
 
 from grader.bench import errors, execute, text
@@ -10,6 +12,20 @@ from grader.course import assignments
 def final_mse(out: str, *labels: str) -> dict:
     """The held-out MSE that train_adding's summary line printed for each run."""
     return {label: float(out.split(label + ": test MSE ")[1].split()[0]) for label in labels}
+
+
+def line_of(out: str, words: str) -> str:
+    """The first printed line that contains `words`."""
+    lines = [line for line in out.splitlines() if words in line]
+    assert lines, f"no line printed with {words!r}"
+    return lines[0]
+
+
+def number_after(out: str, words: str) -> float:
+    """The number printed right after `words` (a % sign or anything else after it ignored)."""
+    m = re.search(re.escape(words) + r"\s*([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)", out)
+    assert m, f"no number printed after {words!r}"
+    return float(m[1])
 
 
 @pytest.mark.parametrize("assignment", assignments())
@@ -49,10 +65,27 @@ def test_notebook_03_in_full_mode_lstm_learns_what_the_rnn_cannot():
     nb = execute("03_lstm", grading=False)
     assert errors(nb) == []
     out = text(nb)
-    mse = final_mse(out, "RNN", "your LSTM, forget bias 1", "your LSTM, default init")
+    runs = ("RNN", "your LSTM, forget bias 1", "your LSTM, default init")
+    mse = final_mse(out, *runs)
     assert mse["RNN"] > 0.15, mse                          # the baseline, as in notebook 02
-    assert mse["your LSTM, forget bias 1"] < 0.01, mse     # far below the baseline at the same length
-    assert mse["your LSTM, default init"] < 0.15, mse
+    accuracy = {label: number_after(line_of(out, label + ": test MSE"), "accuracy") for label in runs}
+    assert accuracy["RNN"] < 20 and min(accuracy.values()) == accuracy["RNN"], accuracy
+    assert accuracy["your LSTM, forget bias 1"] > 90 and accuracy["your LSTM, default init"] > 90, accuracy
+    gate = line_of(out, "forget gate on example 7")
+    assert 0.5 < number_after(gate, "from") and number_after(gate, "to") < 1, gate   # "stays high but below 1"
+    r2 = line_of(out, "25 steps later")
+    assert number_after(r2, "R^2") > 0.8 and number_after(r2, "state,") < 0.2, r2    # carried vs nearly lost
+    assert number_after(out, "differs from f_t by at most") < 1e-12
+    lstm, rnn = line_of(out, "LSTM f_t "), line_of(out, "RNN singular values ")
+    assert number_after(rnn, "below 0.1:") > 50, rnn       # the RNN's step wipes out most directions
+    assert number_after(lstm, "below 0.1:") == 0 == number_after(lstm, "above 1:"), lstm  # never nothing, never more
+    assert number_after(lstm, "above 0.9:") > 0, lstm      # close to all of it in a few units
+    reach = {label: [number_after(line_of(out, label + " "), f"{k} steps back") for k in (25, 49)]
+             for label in (f"{run}, {state}" for run in runs for state in ("untrained", "trained"))}
+    assert reach["your LSTM, forget bias 1, untrained"][0] > 100 * reach["your LSTM, default init, untrained"][0]
+    assert 0.01 < reach["your LSTM, default init, untrained"][0] / reach["RNN, untrained"][0] < 100, reach
+    assert min(reach["your LSTM, forget bias 1, trained"] + reach["your LSTM, default init, trained"]) > 0.1, reach
+    assert reach["RNN, trained"][0] < 1e-3, reach          # falls off within a few steps, as in notebook 02
 
 
 @pytest.mark.slow

@@ -23,6 +23,8 @@ AS_LISTS = {
                "rnn_backward": [("return grads, dh_next", "return [grads, dh_next]")]},
     "03_lstm": {"lstm_gates": [("return f_t, i_t, g_t, o_t", "return [f_t, i_t, g_t, o_t]")],
                 "lstm_cell": [("return h_t, c_t", "return [h_t, c_t]")],
+                "lstm_cell_backward": [("return dx_t, dh_prev, dc_prev, grads",
+                                        "return [dx_t, dh_prev, dc_prev, grads]")],
                 "lstm_cell_fused": [("return h_t, c_t", "return [h_t, c_t]")],
                 "lstm_layer": [("return torch.stack(outputs, dim=1), (h_t, c_t)",
                                 "return [torch.stack(outputs, dim=1), [h_t, c_t]]")]},

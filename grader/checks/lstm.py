@@ -151,6 +151,78 @@ def check_lstm_cell(lstm_cell, seed: int = 0, N: int = 3, D: int = 4, H: int = 5
     passed(f"lstm_cell matches torch.nn.LSTMCell, forward and gradients (float64, {describe()}), N={N} D={D} H={H}")
 
 
+_BACKWARD_MISTAKES = {
+    "through_h": "the gradient that reaches c_t through h_t = o_t ⊙ tanh(c_t) is missing: the cell's gradient is "
+                 "dc_t + dh_t ⊙ o_t ⊙ (1 - tanh²(c_t))",
+    "c_squared": "the derivative of tanh(c_t) was written 1 - c_t²; it is 1 - tanh²(c_t)",
+    "f_times_c_t": "f_t's gradient uses the new c_t; f_t multiplies c_{t-1}, so it is dc ⊙ c_{t-1}",
+    "gates_tanh_derivative": "the sigmoid gates' derivative was written 1 - σ²; it is σ(1 - σ)",
+    "candidate_sigmoid_derivative": "the candidate's derivative was written g(1 - g); g_t uses tanh: 1 - g_t²",
+    "bias_averaged": "the biases' gradients are averaged over the batch; they must be summed",
+    "transposed": "the weights' gradients are transposed: dW_* = da_*^T x_t (H, D), dV_* = da_*^T h_{t-1} (H, H)",
+}
+"""The classic mistakes of an LSTM backward pass by hand (CS231n's lstm_step_backward, Coursera's LSTM backward)."""
+
+
+def _cell_backward(dh_t, dc_t, x_t, h_prev, c_prev, p, mistake: str | None = None) -> tuple:
+    """(dx_t, dh_prev, dc_prev, grads) by the chain rule in float64 numpy, with one named mistake or none: the
+    catalogue's predictions (the reference itself is autograd through torch.nn.LSTMCell)."""
+    v = _gate_values(x_t, h_prev, p)
+    f, i, g, o = v["f"], v["i"], v["g"], v["o"]
+    c_t = f * c_prev + i * g
+    tanh_c = np.tanh(c_t)
+    dc = dc_t + (0 if mistake == "through_h" else dh_t * o * (1 - (c_t if mistake == "c_squared" else tanh_c) ** 2))
+    sig = (lambda s: 1 - s**2) if mistake == "gates_tanh_derivative" else (lambda s: s * (1 - s))
+    da = {"f": dc * (c_t if mistake == "f_times_c_t" else c_prev) * sig(f), "i": dc * g * sig(i),
+          "g": dc * i * (g * (1 - g) if mistake == "candidate_sigmoid_derivative" else 1 - g**2),
+          "o": dh_t * tanh_c * sig(o)}
+    grads = {}
+    for k, d in da.items():
+        grads[f"W_{k}"] = x_t.T @ d if mistake == "transposed" else d.T @ x_t
+        grads[f"V_{k}"] = h_prev.T @ d if mistake == "transposed" else d.T @ h_prev
+        grads[f"b_{k}"] = d.mean(0) if mistake == "bias_averaged" else d.sum(0)
+    dx_t = sum(d @ p[f"W_{k}"] for k, d in da.items())
+    dh_prev = sum(d @ p[f"V_{k}"] for k, d in da.items())
+    return dx_t, dh_prev, dc * f, grads
+
+
+def _named(gradients: tuple) -> dict:
+    """(dx_t, dh_prev, dc_prev, grads) as one dict by name, in the order the check compares them: the cell's
+    gradients first, then each gate's W, V, b."""
+    dx_t, dh_prev, dc_prev, grads = gradients
+    return {"dc_prev": dc_prev, "dh_prev": dh_prev, "dx_t": dx_t,
+            **{f"grads['{k}_{g}']": grads[f"{k}_{g}"] for g in ("f", "i", "g", "o") for k in ("W", "V", "b")}}
+
+
+@depends_on(lstm_gates=check_lstm_gates)
+def check_lstm_cell_backward(lstm_cell_backward, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
+    """The gradients worked out by hand against torch.autograd through torch.nn.LSTMCell (float64): dc_prev, dh_prev,
+    dx_t, then every W_*, V_*, b_*. Autograd inside the learner's function stops the part (the tripwire)."""
+    expect_callable(lstm_cell_backward, "lstm_cell_backward")
+    rng = np.random.default_rng(seed)
+    p = make_gate_params(D, H, rng)
+    x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    dh_t, dc_t = rng.normal(size=(N, H)), rng.normal(size=(N, H))
+    inputs = {"x_t": x_t, "h_prev": h_prev, "c_prev": c_prev, **{f"p['{k}']": v for k, v in p.items()}}
+    ref = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
+    W, V, b = (torch.cat([ref[f"p['{kind}_{g}']"] for g in GATES]) for kind in ("W", "V", "b"))
+    want_h, want_c = _reference_cell(W, V, b, ref["x_t"], ref["h_prev"], ref["c_prev"])
+    ((want_h * as_tensor(dh_t)).sum() + (want_c * as_tensor(dc_t)).sum()).backward()
+    result = learner("lstm_cell_backward", lstm_cell_backward, as_tensor(dh_t), as_tensor(dc_t), as_tensor(x_t),
+                     as_tensor(h_prev), as_tensor(c_prev), as_tensors(p))
+    if not returns(result, 4) or not isinstance(result[3], dict):
+        fail("lstm_cell_backward must return (dx_t, dh_prev, dc_prev, grads) with grads a dict")
+    missing = [k for k in p if k not in result[3]]
+    if missing:
+        fail(f"grads has no entries {missing}: it needs W_*, V_* and b_* for each of f, i, g, o")
+    want = _named((ref["x_t"].grad, ref["h_prev"].grad, ref["c_prev"].grad, {k: ref[f"p['{k}']"].grad for k in p}))
+    predicted = {m: _named(_cell_backward(dh_t, dc_t, x_t, h_prev, c_prev, p, m)) for m in _BACKWARD_MISTAKES}
+    for name, got in _named(result).items():
+        assert_close(name, got, want[name], FLOAT64, {_BACKWARD_MISTAKES[m]: v[name] for m, v in predicted.items()})
+    passed(f"lstm_cell_backward matches torch.autograd through nn.LSTMCell (float64, {describe()}), "
+           f"N={N} D={D} H={H}")
+
+
 def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
     """Forward against torch.nn.LSTMCell (the gates' order named when it is wrong), then the gradients of every
     argument."""

@@ -25,6 +25,9 @@ READY_MADE = {"lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "r
 PRODUCTS = {"mm", "addmm", "bmm", "baddbmm", "addbmm", "addmv", "mv", "dot", "vdot", "addr", "convolution",
             "_convolution", "_addmm_activation", "_scaled_mm", "_int_mm"}
 """ATen's matrix-product kernels: every spelling of a product in Python reaches one of these."""
+AUTOGRAD = {"grad", "backward"}
+"""torch.autograd.grad, Tensor.backward and torch.func.grad by name; whatever the spelling, autograd's engine then
+runs kernels named *_backward (sigmoid_backward, tanh_backward, ...), which are stopped too."""
 
 
 class ReadyMadeModule(AssertionError):
@@ -43,7 +46,9 @@ class _Names(TorchFunctionMode):
         self.wire = wire
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.wire.stop_if_ready_made(_op_name(func))
+        name = _op_name(func)
+        self.wire.stop_if_ready_made(name)
+        self.wire.stop_if_autograd(name in AUTOGRAD, name)
         return func(*args, **(kwargs or {}))
 
 
@@ -55,16 +60,18 @@ class _Kernels(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = _op_name(getattr(func, "overloadpacket", func))
         self.wire.stop_if_ready_made(name)
+        self.wire.stop_if_autograd(name.endswith("_backward"), name)
         self.wire.products += name in PRODUCTS
         return func(*args, **(kwargs or {}))
 
 
 class Tripwire:
     """Stops torch's ready-made recurrent ops, and counts the matrix products that reach ATen (forward only).
-    A call that switches the tripwire off (pops its modes) fails the part too."""
+    A part named *_backward asks for gradients worked out by hand, so autograd stops it too. A call that switches
+    the tripwire off (pops its modes) fails the part."""
 
     def __init__(self, part: str):
-        self.part, self.products = part, 0
+        self.part, self.products, self.by_hand = part, 0, part.endswith("_backward")
         self.modes = (_Names(self), _Kernels(self))
 
     def stop_if_ready_made(self, name: str) -> None:
@@ -72,6 +79,12 @@ class Tripwire:
             raise ReadyMadeModule(
                 f"{self.part} calls torch's ready-made recurrent implementation ({name}, used by nn.LSTM, "
                 "nn.LSTMCell, nn.GRU, ...): this part asks for the equations written out, so it gets no points")
+
+    def stop_if_autograd(self, used: bool, name: str) -> None:
+        if used and self.by_hand:
+            raise ReadyMadeModule(
+                f"{self.part} lets autograd compute the gradients ({name}): this part asks for the chain rule "
+                "worked out by hand, with torch operations on the values of the forward step, so it gets no points")
 
     def __enter__(self):
         for mode in self.modes:
