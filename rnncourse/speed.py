@@ -11,6 +11,7 @@ import time
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 
 def sync(device: torch.device) -> None:
@@ -30,6 +31,26 @@ def forward_backward_seconds(layer, x: torch.Tensor, repeats: int = 10, warmup: 
         sync(x.device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+class _Counter(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += not func.is_view  # a view (x[:, t], W.T, ...) only relabels memory: no kernel
+        return func(*args, **(kwargs or {}))
+
+
+def operations(layer, x: torch.Tensor) -> tuple[int, int]:
+    """How many ATen operations that compute (views left out) one forward and one backward pass of `layer(x).sum()`
+    issue. On a GPU each is a kernel launch, from Python forward and from autograd's engine backward."""
+    with _Counter() as forward:
+        out = layer(x).sum()
+    with _Counter() as backward:
+        out.backward()
+    return forward.count, backward.count
 
 
 class Layer(nn.Module):

@@ -125,3 +125,7 @@ def test_notebook_06_in_full_mode_times_every_variant_against_nn_lstm():
     assert out.count("same outputs") >= 3 and "DIFFERENT" not in out
     assert "N=64 T=100 D=64 H=256" in out and "| torch.nn.LSTM |" in out
     assert "best of the course's variants" in out
+    fused = [line for line in out.splitlines() if line.startswith("fused") and "operations per step" in line][0]
+    forward, backward = number_after(fused, "per step:"), number_after(fused, "forward,")
+    assert 10 <= forward <= 16 and 17 <= backward <= 25, fused  # "about a dozen forward and twenty backward"
+    assert number_after(fused.replace(",", ""), "backward;") > 3000, fused  # "over 3,000 launches" for T = 100
