@@ -61,8 +61,9 @@ SAMPLE_CLASS = {
             "jacobian_product": [("J = step_jacobian(h[:, s], params) @ J", "J = J @ step_jacobian(h[:, s], params)")],
             "clip_grad_norm": [("if total_norm > max_norm:", "if True:")],
         },
-        "03_lstm": {  # the forget gate applied to h_{t-1}, torch's second bias left in place
-            "lstm_cell": [("c_t = f_t * c_prev", "c_t = f_t * h_prev")],
+        "03_lstm": {  # the forget gate applied to h_{t-1}, the backward without the path through h_t, torch's
+            "lstm_cell": [("c_t = f_t * c_prev", "c_t = f_t * h_prev")],  # second bias left in place
+            "lstm_cell_backward": [("dc = dc_t + dh_t * o_t * (1 - tanh_c**2)", "dc = dc_t")],
             "gates_to_torch": [("        lstm.bias_hh_l0.zero_()\n", "")],
         },
         "04_gru": {  # z_t and 1 - z_t swapped in Cho's form, only one of torch's two biases read

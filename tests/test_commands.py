@@ -137,9 +137,9 @@ def test_demo_grades_the_sample_class_through_the_whole_pipeline(tmp_path):
     run = grader("demo", "--workspace", str(tmp_path / "sample"))
     assert run.returncode == 0, run.stderr
     rows = {line.split()[0]: line.split()[1:] for line in run.stdout.splitlines() if line.split()}
-    assert rows["kim_minji"][:7] == ["13/13", "10/10", "10/10", "10/10", "10/10", "6/6", "59/59"]
-    assert rows["lee_junho"][:7] == ["7/13", "5/10", "7/10", "7/10", "6/10", "3/6", "35/59"]
-    assert rows["park_seoyeon"][:7] == ["0/13", "0/10", "0/10", "0/10", "0/10", "0/6", "0/59"]
+    assert rows["kim_minji"][:7] == ["13/13", "10/10", "13/13", "10/10", "10/10", "6/6", "62/62"]
+    assert rows["lee_junho"][:7] == ["7/13", "5/10", "7/13", "7/10", "6/10", "3/6", "35/62"]
+    assert rows["park_seoyeon"][:7] == ["0/13", "0/10", "0/13", "0/10", "0/10", "0/6", "0/62"]
     assert f"sandbox   {describe_mode(mode())}" in run.stdout
     for student in ("kim_minji", "lee_junho", "park_seoyeon"):
         assert (tmp_path / "sample" / "feedback" / student / "05_bilstm" / "05_bilstm.html").exists()
