@@ -48,13 +48,13 @@ def _self_check(job) -> object:
         return str(e)
 
 
-def self_check_disagreements(root, limits=DEFAULT_LIMITS) -> tuple[int, list[str]]:
-    """Run `python -m grader check`'s function on every submitted notebook of a graded class, and compare it
-    with the class grade recorded for it, part by part: points and message, and the problems.
-    Returns (how many submissions were compared, the disagreements in words)."""
+def self_check_disagreements(root, limits=DEFAULT_LIMITS, only: set | None = None) -> tuple[int, list[str]]:
+    """Run `python -m grader check`'s function on every submitted notebook of a graded class (or on the
+    (student, assignment) pairs in `only`), and compare it with the class grade recorded for it, part by part:
+    points and message, and the problems. Returns (how many submissions were compared, the disagreements)."""
     ledger = Ledger(root)
     jobs = [(s, a) for a in assignments() for s in sorted(ledger.students(a))
-            if (root / "submitted" / s / a / f"{a}.ipynb").is_file()]
+            if (root / "submitted" / s / a / f"{a}.ipynb").is_file() and (only is None or (s, a) in only)]
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         checked = list(pool.map(_self_check, [(root / "submitted" / s / a / f"{a}.ipynb", limits) for s, a in jobs]))
     found = []

@@ -96,6 +96,16 @@ def test_notebook_04_in_full_mode_gated_cells_solve_the_long_task_and_the_forms_
     mse = final_mse(out, "RNN", "LSTM", "GRU")
     assert mse["RNN"] > 0.15, mse
     assert mse["LSTM"] < 0.01 and mse["GRU"] < 0.01, mse
+    assert mse["GRU"] < mse["LSTM"], mse                   # "in 2,000 steps the GRU gets further than the LSTM"
+    loss = {label: number_after(out, f"{label}: held-out loss") for label in ("RNN", "LSTM", "GRU")}
+    assert max(loss.values()) - min(loss.values()) < 0.15, loss  # "on names the three cells end up close"
+    assert number_after(out, "held-out loss after every epoch: largest difference") < 1e-3  # the curves coincide
+    before, at, after = (line_of(out, words) for words in ("before the first marked", "at the first marked",
+                                                           "after it, before the second"))
+    share = {k: number_after(line, "mean 1 - z_t") for k, line in (("before", before), ("at", at), ("after", after))}
+    assert share["at"] > share["before"] > share["after"], share                 # jumps at the mark, falls after
+    assert number_after(at, "above 0.9:") > 10, at                                # a good part take in nearly all
+    assert number_after(after, "below 0.1:") > number_after(before, "below 0.1:"), (before, after)  # more close
     gap = float(out.split("over 200 steps: mean ")[1].split()[0])
     assert 0.01 < gap < 0.5, gap                           # the two forms are different functions
     names = {label: float(out.split(label + ": held-out loss ")[1].split()[0]) for label in ("GRU", "your GRU")}
