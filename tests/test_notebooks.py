@@ -58,6 +58,16 @@ def test_notebook_02_in_full_mode_rnn_learns_short_and_fails_long():
     assert mse["RNN, T = 10, truncate = 2"] > 2 * mse["RNN, T = 10"], mse
     clipped = float(out.split("T = 10: clipped at ")[1].split("%")[0])
     assert clipped > 0, clipped  # the markdown says clipping capped some steps; the cell prints how many
+    after = {label: number_after(line_of(out, label + " "), "after 60 steps:") for label in (
+        "rho = 0.8, input scale 0.05", "rho = 1.0, input scale 0.05", "rho = 3.0, input scale 0.05",
+        "rho = 1.0, input scale 2.0")}
+    assert 1e-7 < after["rho = 0.8, input scale 0.05"] < 1e-5, after      # "about 10^-6"
+    assert 0.1 < after["rho = 1.0, input scale 0.05"] < 10, after         # "stays near 1"
+    assert after["rho = 3.0, input scale 0.05"] > 1e3, after              # "still explodes"
+    assert after["rho = 1.0, input scale 2.0"] < 1e-3, after              # saturated units: it vanishes
+    line = line_of(out, "before training  sigma_max")
+    assert 0.5 < number_after(line, "spectral radius") < 0.7, line       # "a spectral radius of about 0.6"
+    assert 1e-12 < number_after(line, "49 steps back") < 1e-10, line      # "about 10^-11"
 
 
 @pytest.mark.slow
