@@ -159,3 +159,11 @@ def test_lab_refuses_a_missing_class_folder_and_passes_other_options_to_jupyter(
     command = lab_command(tmp_path, ["--port", "8899"])
     assert command[-2:] == ["--port", "8899"] and f"--ServerApp.root_dir={tmp_path}" in command
     assert "--ServerApp.jpserver_extensions=nbgrader.server_extensions.validate_assignment=True" in command
+
+
+def test_the_korean_readme_gives_the_same_two_commands_and_each_readme_links_the_other():
+    english, korean = (REPO / "README.md").read_text(), (REPO / "README.ko.md").read_text()
+    two_commands = re.compile(r"^python3 -m venv .*$|^\.venv/bin/python -m pytest$", re.M)
+    assert two_commands.findall(english) == two_commands.findall(korean)
+    assert len(two_commands.findall(korean)) == 2
+    assert "](README.ko.md)" in english.split("\n## ")[0] and "](README.md)" in korean.split("\n## ")[0]
