@@ -1,4 +1,5 @@
-"""Student versions: notebooks/ is generated from solutions/ by nbgrader, never edited by hand."""
+"""Student versions: notebooks/ is generated from solutions/ by nbgrader (and its translated editions from
+translations/), never edited by hand."""
 
 import filecmp
 import shutil
@@ -6,13 +7,16 @@ import tempfile
 from pathlib import Path
 
 from grader.course import NOTEBOOKS, api, assignments, new_workspace, run
+from grader.translations import write_editions
 
 
 def generate(root: Path) -> Path:
-    """Run nbgrader generate_assignment for every assignment in the workspace `root`; return its notebooks/."""
+    """Run nbgrader generate_assignment for every assignment in the workspace `root`, then write the translated
+    editions beside the English notebooks (grader.translations); return its notebooks/."""
     nbgrader = api(root)
     for name in assignments():
         run(nbgrader.generate_assignment(name, force=True, create=True), f"generate_assignment {name}")
+    write_editions(Path(root) / "notebooks")
     return Path(root) / "notebooks"
 
 

@@ -1,0 +1,63 @@
+"""The translated editions (translations/<lang>/<assignment>.md): every markdown cell translated, nothing else
+changed, and a submission of an edition graded exactly like the English notebook."""
+
+import re
+
+import nbformat
+import pytest
+from conftest import PERFECT, UNTOUCHED
+from nbgrader.utils import compute_checksum
+
+from grader.course import NOTEBOOKS, GraderError
+from grader.ledger import Ledger
+from grader.selfcheck import check
+from grader.translations import TRANSLATIONS, read_translation, translate
+
+EDITIONS = sorted((p.parent.name, p.stem) for p in TRANSLATIONS.glob("*/*.md"))
+HANGUL = re.compile("[가-힣]")
+
+
+def test_there_is_a_korean_edition():
+    assert ("ko", "01_rnn") in EDITIONS
+
+
+@pytest.mark.parametrize(("language", "assignment"), EDITIONS)
+def test_an_edition_translates_every_markdown_cell_and_nothing_else(language, assignment):
+    english = nbformat.read(NOTEBOOKS / assignment / f"{assignment}.ipynb", as_version=4)
+    edition = nbformat.read(NOTEBOOKS / language / assignment / f"{assignment}.ipynb", as_version=4)
+    assert [(c.id, c.cell_type) for c in edition.cells] == [(c.id, c.cell_type) for c in english.cells]
+    for ours, theirs in zip(edition.cells, english.cells, strict=True):
+        if theirs.cell_type == "markdown":
+            assert ours.source != theirs.source and (language != "ko" or HANGUL.search(ours.source)), ours.id
+            if "checksum" in ours.metadata.get("nbgrader", {}):  # a locked cell: what nbgrader's Validate compares
+                assert ours.metadata["nbgrader"]["checksum"] == compute_checksum(ours), ours.id
+        else:
+            assert (ours.source, ours.metadata) == (theirs.source, theirs.metadata), ours.id
+    assert edition.metadata["language"] == language
+
+
+def test_a_missing_or_stray_translation_stops_the_release():
+    english = nbformat.read(NOTEBOOKS / "01_rnn" / "01_rnn.ipynb", as_version=4)
+    texts = read_translation(TRANSLATIONS / "ko" / "01_rnn.md")
+    first = next(c.id for c in english.cells if c.cell_type == "markdown")
+    with pytest.raises(GraderError, match=f"no translation for the markdown cells \\['{first}'\\]"):
+        translate(english, {k: v for k, v in texts.items() if k != first}, "ko")
+    with pytest.raises(GraderError, match="not markdown cells of the notebook: \\['nowhere'\\]"):
+        translate(english, {**texts, "nowhere": "텍스트"}, "ko")
+
+
+def test_a_korean_submission_gets_the_english_class_grade_part_by_part(graded, tmp_path):
+    """The reference, the untouched notebook and a catalogued mistake, each handed in as the Korean edition and
+    self-checked, against the class grade of the same code in English: points, messages and problems."""
+    root, _ = graded
+    ledger, texts = Ledger(root), read_translation(TRANSLATIONS / "ko" / "01_rnn.md")
+    for student in (PERFECT, UNTOUCHED, "missing_tanh_derivative"):
+        english = nbformat.read(root / "submitted" / student / "01_rnn" / "01_rnn.ipynb", as_version=4)
+        path = tmp_path / student / "01_rnn.ipynb"
+        path.parent.mkdir()
+        nbformat.write(translate(english, texts, "ko"), path)
+        korean, (_, english_grade) = check(path), ledger.get(student, "01_rnn")
+        assert [(p.grade_id, p.score, p.message) for p in korean.parts] == \
+            [(p.grade_id, p.score, p.message) for p in english_grade.parts], student
+        assert korean.problems == english_grade.problems
+    assert english_grade.score < english_grade.max_score  # the mistake really lost points
