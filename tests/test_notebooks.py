@@ -56,6 +56,7 @@ def test_notebook_02_in_full_mode_rnn_learns_short_and_fails_long():
     assert mse["RNN, T = 10"] < 0.01, mse          # learnt: far below the baseline 1/6
     assert mse["RNN, T = 50"] > 0.15, mse          # stays at the baseline
     assert mse["RNN, T = 10, truncate = 2"] > 2 * mse["RNN, T = 10"], mse
+    assert mse["RNN, T = 10, truncate = 2"] < 0.15, mse  # "it still beats the baseline"
     clipped = float(out.split("T = 10: clipped at ")[1].split("%")[0])
     assert clipped > 0, clipped  # the markdown says clipping capped some steps; the cell prints how many
     after = {label: number_after(line_of(out, label + " "), "after 60 steps:") for label in (
