@@ -8,7 +8,7 @@ import pytest
 from conftest import PERFECT, UNTOUCHED
 from nbgrader.utils import compute_checksum
 
-from grader.course import NOTEBOOKS, GraderError
+from grader.course import NOTEBOOKS, GraderError, assignments
 from grader.ledger import Ledger
 from grader.selfcheck import check
 from grader.translations import TRANSLATIONS, read_translation, translate
@@ -17,8 +17,8 @@ EDITIONS = sorted((p.parent.name, p.stem) for p in TRANSLATIONS.glob("*/*.md"))
 HANGUL = re.compile("[가-힣]")
 
 
-def test_there_is_a_korean_edition():
-    assert ("ko", "01_rnn") in EDITIONS
+def test_every_notebook_has_a_korean_edition():
+    assert [a for lang, a in EDITIONS if lang == "ko"] == assignments()
 
 
 @pytest.mark.parametrize(("language", "assignment"), EDITIONS)
