@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course import NOTEBOOKS, SOLUTIONS, GraderError
+from grader.translations import TRANSLATIONS, read_translation, translate
 
 _MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
@@ -85,6 +86,10 @@ SAMPLE_CLASS = {
                      "05_bilstm": None, "06_lstm_speed": None},
 }
 
+EDITIONS = {"lee_junho": "ko"}
+"""Students of the sample class who hand in a translated edition (grader.translations): graded as the English."""
+
+
 
 def write_roster(root: Path, students) -> None:
     """students.csv for ids written family_given (kim_minji: Minji Kim), in nbgrader's import format."""
@@ -101,12 +106,15 @@ def write_sample_class(submitted: Path, copies: int = 1) -> list[str]:
     students (kim_minji_2, ...) to make a class large enough to time grading at scale."""
     students = {}
     for k in range(1, copies + 1):
-        students.update({student if k == 1 else f"{student}_{k}": work for student, work in SAMPLE_CLASS.items()})
+        students.update({student if k == 1 else f"{student}_{k}": student for student in SAMPLE_CLASS})
     write_roster(Path(submitted).parent, students)
-    for student, work in students.items():
-        for assignment, edits in work.items():
+    for student, sample in students.items():
+        for assignment, edits in SAMPLE_CLASS[sample].items():
             folder = Path(submitted) / student / assignment
             folder.mkdir(parents=True, exist_ok=True)
             nb = build(assignment, edits or {}, answered=edits is not None)
+            if sample in EDITIONS:
+                language = EDITIONS[sample]
+                nb = translate(nb, read_translation(TRANSLATIONS / language / f"{assignment}.md"), language)
             nbformat.write(nb, folder / f"{assignment}.ipynb")
     return list(students)

@@ -22,6 +22,7 @@ from grader.classroom import grade_class
 from grader.course import REPO, new_workspace
 from grader.lab import lab_command
 from grader.submissions import build, write_roster
+from grader.translations import TRANSLATIONS, read_translation, translate
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "build" / "browser"
@@ -48,6 +49,10 @@ def course(tmp_path_factory):
     write_roster(root, ("kim_minji", "park_seoyeon"))
     results = grade_class(root)  # also generates root/notebooks/01_rnn/01_rnn.ipynb, the student version
     nbformat.write(build("01_rnn"), root / "notebooks" / "01_rnn" / "01_rnn_answered.ipynb")
+    korean = root / "notebooks" / "ko" / "01_rnn" / "01_rnn.ipynb"  # the Korean edition, as release writes it
+    korean.parent.mkdir(parents=True)
+    english = nbformat.read(root / "notebooks" / "01_rnn" / "01_rnn.ipynb", as_version=4)
+    nbformat.write(translate(english, read_translation(TRANSLATIONS / "ko" / "01_rnn.md"), "ko"), korean)
 
     settings = root / "lab-settings" / "@jupyterlab"
     for extension, name, value in (("notebook-extension", "tracker", '{"windowingMode": "none"}'),  # every cell
@@ -144,6 +149,20 @@ def test_validate_says_success_for_the_reference_answers(course, page):
     dialog.wait_for(timeout=180_000)
     dialog.get_by_text("Success! Your notebook passes all the tests.").wait_for(timeout=180_000)
     page.screenshot(path=SHOTS / "3_validate_success.png")
+    dialog.locator("button").last.click()
+
+
+def test_the_korean_edition_reads_in_korean_and_validates_like_the_english_one(course, page):
+    open_notebook(page, course, "notebooks/ko/01_rnn/01_rnn.ipynb")
+    page.get_by_text("numpy로 만드는 바닐라 RNN").first.wait_for(timeout=60_000)
+    page.screenshot(path=SHOTS / "6_korean_edition.png")
+    page.locator("jp-button.validate-button:visible").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text("The following cell failed").first.wait_for(timeout=180_000)
+    page.screenshot(path=SHOTS / "7_validate_korean_untouched.png")
+    text = dialog.inner_text()
+    assert "check_softmax(softmax)" in text and "NotImplementedError" in text  # the English edition's verdict
+    assert "CHANGED" not in text  # the translated locked cells carry their own checksums
     dialog.locator("button").last.click()
 
 
