@@ -90,7 +90,6 @@ EDITIONS = {"lee_junho": "ko"}
 """Students of the sample class who hand in a translated edition (grader.translations): graded as the English."""
 
 
-
 def write_roster(root: Path, students) -> None:
     """students.csv for ids written family_given (kim_minji: Minji Kim), in nbgrader's import format."""
     lines = ["id,first_name,last_name,email"]

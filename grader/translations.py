@@ -52,10 +52,9 @@ def translate(nb, texts: dict[str, str], language: str, where: str = "") -> nbfo
     return edition
 
 
-def write_editions(notebooks: Path) -> list[Path]:
-    """Every translated edition of the English student notebooks in `notebooks`, written beside them as
-    `<lang>/<assignment>/<assignment>.ipynb`. Returns the files written."""
-    written = []
+def write_editions(notebooks: Path) -> None:
+    """Write every translated edition of the English student notebooks in `notebooks` beside them, as
+    `<lang>/<assignment>/<assignment>.ipynb`."""
     for path in sorted(TRANSLATIONS.glob("*/*.md")):
         language, assignment = path.parent.name, path.stem
         english = Path(notebooks) / assignment / f"{assignment}.ipynb"
@@ -65,5 +64,3 @@ def write_editions(notebooks: Path) -> list[Path]:
         out = Path(notebooks) / language / assignment / f"{assignment}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(edition, out)
-        written.append(out)
-    return written

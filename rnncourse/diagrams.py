@@ -133,17 +133,6 @@ def bidirectional(ax, T: int = 4):
     _frame(ax, "Bidirectional LSTM (notebook 05)", (-1.2, 1.5 * T + 0.8), (-0.5, 3.7))
 
 
-def cells():
-    """The four cells of the course, side by side."""
-    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
-    for draw, ax in zip((rnn, lstm, gru, bidirectional), axes.flat, strict=True):
-        draw(ax)
-    fig.text(0.5, 0.01, "boxes: layers with their own W, V, b;  red circles: element-wise ⊙ (the Hadamard product), "
-             "+ and 1-;  arrows: vectors", ha="center", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
 FORMS = {  # name: (inputs at steps, outputs at steps, where the course uses it)
     "one to many": ([0], [0, 1, 2, 3], "01: sampling, each output fed back"),
     "many to one": ([0, 1, 2, 3], [3], "02-04: the adding problem; 05: names by sex"),

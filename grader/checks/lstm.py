@@ -123,6 +123,14 @@ def _reference_cell(W, V, b, x_t, h_prev, c_prev) -> tuple:
     return torch_cell(torch.nn.LSTMCell, W, V, b, torch.zeros_like(b), x_t, (h_prev, c_prev))
 
 
+def _per_gate_reference(inputs: dict) -> tuple:
+    """torch.nn.LSTMCell run on the per-gate inputs {"x_t", "h_prev", "c_prev", "p['W_f']", ...} (numpy) as float64
+    leaves: (the leaves, whose .grad a backward fills, and (h_t, c_t))."""
+    ref = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
+    W, V, b = (torch.cat([ref[f"p['{kind}_{g}']"] for g in GATES]) for kind in ("W", "V", "b"))
+    return ref, _reference_cell(W, V, b, ref["x_t"], ref["h_prev"], ref["c_prev"])
+
+
 def _readout(rng, N: int, H: int):
     """A fixed random readout of (h_t, c_t), whose gradients the checks compare: L = Σ r_h ⊙ h_t + Σ r_c ⊙ c_t."""
     r_h, r_c = as_tensor(rng.normal(size=(N, H))), as_tensor(rng.normal(size=(N, H)))
@@ -138,9 +146,7 @@ def check_lstm_cell(lstm_cell, seed: int = 0, N: int = 3, D: int = 4, H: int = 5
     x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
     readout = _readout(rng, N, H)
     inputs = {"x_t": x_t, "h_prev": h_prev, "c_prev": c_prev, **{f"p['{k}']": v for k, v in p.items()}}
-    ref = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
-    W, V, b = (torch.cat([ref[f"p['{kind}_{g}']"] for g in GATES]) for kind in ("W", "V", "b"))
-    want_h, want_c = _reference_cell(W, V, b, ref["x_t"], ref["h_prev"], ref["c_prev"])
+    ref, (want_h, want_c) = _per_gate_reference(inputs)
     readout(want_h, want_c).backward()
     ours = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
     result = learner("lstm_cell", lstm_cell, ours["x_t"], ours["h_prev"], ours["c_prev"],
@@ -204,9 +210,7 @@ def check_lstm_cell_backward(lstm_cell_backward, seed: int = 0, N: int = 3, D: i
     x_t, h_prev, c_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H)), rng.normal(size=(N, H))
     dh_t, dc_t = rng.normal(size=(N, H)), rng.normal(size=(N, H))
     inputs = {"x_t": x_t, "h_prev": h_prev, "c_prev": c_prev, **{f"p['{k}']": v for k, v in p.items()}}
-    ref = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
-    W, V, b = (torch.cat([ref[f"p['{kind}_{g}']"] for g in GATES]) for kind in ("W", "V", "b"))
-    want_h, want_c = _reference_cell(W, V, b, ref["x_t"], ref["h_prev"], ref["c_prev"])
+    ref, (want_h, want_c) = _per_gate_reference(inputs)
     ((want_h * as_tensor(dh_t)).sum() + (want_c * as_tensor(dc_t)).sum()).backward()
     result = learner("lstm_cell_backward", lstm_cell_backward, as_tensor(dh_t), as_tensor(dc_t), as_tensor(x_t),
                      as_tensor(h_prev), as_tensor(c_prev), as_tensors(p))

@@ -48,7 +48,7 @@ class _Names(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = _op_name(func)
         self.wire.stop_if_ready_made(name)
-        self.wire.stop_if_autograd(name in AUTOGRAD, name)
+        self.wire.stop_if_autograd(name)
         return func(*args, **(kwargs or {}))
 
 
@@ -60,7 +60,7 @@ class _Kernels(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = _op_name(getattr(func, "overloadpacket", func))
         self.wire.stop_if_ready_made(name)
-        self.wire.stop_if_autograd(name.endswith("_backward"), name)
+        self.wire.stop_if_autograd(name)
         self.wire.products += name in PRODUCTS
         return func(*args, **(kwargs or {}))
 
@@ -80,8 +80,8 @@ class Tripwire:
                 f"{self.part} calls torch's ready-made recurrent implementation ({name}, used by nn.LSTM, "
                 "nn.LSTMCell, nn.GRU, ...): this part asks for the equations written out, so it gets no points")
 
-    def stop_if_autograd(self, used: bool, name: str) -> None:
-        if used and self.by_hand:
+    def stop_if_autograd(self, name: str) -> None:
+        if self.by_hand and (name in AUTOGRAD or name.endswith("_backward")):
             raise ReadyMadeModule(
                 f"{self.part} lets autograd compute the gradients ({name}): this part asks for the chain rule "
                 "worked out by hand, with torch operations on the values of the forward step, so it gets no points")
