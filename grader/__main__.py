@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from grader.course import REPO, GraderError
+from grader.i18n import LANGUAGES, speaking, tr
 
 USAGE = """examples:
   python -m grader check notebooks/01_rnn/01_rnn.ipynb   your points per part, hidden tests included
@@ -23,7 +24,7 @@ USAGE = """examples:
 def cmd_check(args) -> int:
     from grader.selfcheck import check, report
 
-    verdict = check(args.notebook)
+    verdict = check(args.notebook, lang=args.lang)
     print(report(args.notebook, verdict))
     return 0 if verdict.score == verdict.max_score else 1
 
@@ -145,14 +146,18 @@ def main(argv=None) -> int:
     p = sub.add_parser("lab", help="start JupyterLab on the course (or on a class folder) with nbgrader's extensions")
     p.add_argument("course_dir", type=Path, nargs="?", help="a graded class folder (default: the repository)")
     p.set_defaults(run=cmd_lab)
+    for p in sub.choices.values():
+        p.add_argument("--lang", choices=LANGUAGES, help="the language of messages and feedback (default: each "
+                       "notebook's own; for other messages RNN_COURSE_LANG or the system's locale)")
     args, args.jupyter_args = parser.parse_known_args(argv)  # lab passes unknown options on to jupyter lab
     if args.jupyter_args and args.command != "lab":
         parser.error(f"unrecognized arguments: {' '.join(args.jupyter_args)}")
-    try:
-        return args.run(args)
-    except GraderError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    with speaking(args.lang):
+        try:
+            return args.run(args)
+        except GraderError as e:
+            print(tr("error: {e}", e=e), file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

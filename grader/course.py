@@ -15,6 +15,8 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 
+from grader.i18n import tr
+
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 NOTEBOOKS = REPO / "notebooks"
@@ -43,9 +45,9 @@ def notebook_bytes(path: Path) -> bytes:
     """The bytes of the notebook file at `path`, with an error that says why when it is not one."""
     path = Path(path)
     if not path.exists():
-        raise GraderError(f"{path}: no such file")
+        raise GraderError(tr("{path}: no such file", path=path))
     if path.is_dir() or path.suffix != ".ipynb":
-        raise GraderError(f"{path}: expected a Jupyter notebook file ending in .ipynb")
+        raise GraderError(tr("{path}: expected a Jupyter notebook file ending in .ipynb", path=path))
     return path.read_bytes()
 
 
@@ -67,21 +69,24 @@ def read_submitted_bytes(path: Path) -> bytes:
             except FileNotFoundError:
                 raise GraderError("not submitted") from None
             except (NotADirectoryError, OSError):
-                raise GraderError(f"{folder} is not a folder (a symbolic link or a file): hand in the notebook "
-                                  "itself") from None
+                raise GraderError(tr("{folder} is not a folder (a symbolic link or a file): hand in the notebook "
+                                     "itself", folder=folder)) from None
         try:
             fds.append(os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fds[-1]))
         except FileNotFoundError:
             found = ", ".join(sorted(os.listdir(fds[-1]))) or "nothing"
-            raise GraderError(f"expected a file named {name}, found {found}; rename it and hand it in again") from None
+            raise GraderError(tr("expected a file named {name}, found {found}; rename it and hand it in again",
+                                 name=name, found=found)) from None
         except OSError:
-            raise GraderError(f"{name} is a symbolic link, not a notebook file: hand in the notebook itself") from None
+            raise GraderError(tr("{name} is a symbolic link, not a notebook file: hand in the notebook itself",
+                                 name=name)) from None
         st = os.fstat(fds[-1])
         if not stat.S_ISREG(st.st_mode):
-            raise GraderError(f"{name} is not a regular file: hand in the notebook itself")
+            raise GraderError(tr("{name} is not a regular file: hand in the notebook itself", name=name))
         if st.st_size > MAX_NOTEBOOK:
-            raise GraderError(f"{name} is {st.st_size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK // 2**20} MB a "
-                              "notebook may be: clear its outputs and hand it in again")
+            raise GraderError(tr("{name} is {st_size:.0f} MB, more than the {max_notebook} MB a notebook may be: "
+                                 "clear its outputs and hand it in again", name=name, st_size=st.st_size / 2**20,
+                                 max_notebook=MAX_NOTEBOOK // 2**20))
         with os.fdopen(os.dup(fds[-1]), "rb") as f:
             return f.read(MAX_NOTEBOOK + 1)
     finally:
@@ -94,11 +99,13 @@ def parse_notebook(data: bytes, where: str) -> nbformat.NotebookNode:
     try:
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as e:  # nbformat raises several kinds for bad JSON and bad structure
-        raise GraderError(f"{where}: not a readable notebook ({type(e).__name__}: {str(e)[:200]})") from None
+        raise GraderError(tr("{where}: not a readable notebook ({kind}: {e})", where=where,
+                             kind=type(e).__name__, e=str(e)[:200])) from None
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as e:
-        raise GraderError(f"{where}: not a valid notebook ({e.message[:200]})") from None
+        raise GraderError(tr("{where}: not a valid notebook ({message})", where=where,
+                             message=e.message[:200])) from None
     return nb
 
 
@@ -119,7 +126,7 @@ def new_workspace(root: Path) -> Path:
     """A fresh course folder holding a copy of solutions/; everything nbgrader writes stays inside it."""
     root = Path(root).resolve()
     if root == REPO:
-        raise GraderError("the workspace must not be the repository itself")
+        raise GraderError(tr("the workspace must not be the repository itself"))
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)

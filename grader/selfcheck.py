@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course import SOLUTIONS, GraderError, assignments, notebook_bytes, parse_notebook
+from grader.i18n import of_notebook, speaking, tr
 from grader.isolation.sandbox import DEFAULT_LIMITS, Limits
 from grader.verdict import Verdict, grade
 
@@ -29,29 +30,32 @@ def _reference_ids(assignment: str) -> list:
     return [c.metadata["nbgrader"]["grade_id"] for c in source.cells if c.metadata.get("nbgrader", {}).get("grade_id")]
 
 
-def check(path: Path, limits: Limits = DEFAULT_LIMITS) -> Verdict:
-    """The class grader's verdict on the notebook at `path`."""
+def check(path: Path, limits: Limits = DEFAULT_LIMITS, lang: str | None = None) -> Verdict:
+    """The class grader's verdict on the notebook at `path`, in `lang` (by default the notebook's language)."""
     path = Path(path).resolve()
     data = notebook_bytes(path)
-    assignment = assignment_of(parse_notebook(data, str(path)))
+    nb = parse_notebook(data, str(path))
+    assignment = assignment_of(nb)
     if assignment is None:
-        raise GraderError(f"{path}: not a course notebook (none of its cells comes from one); open one of "
-                          "notebooks/NN_topic/NN_topic.ipynb")
-    verdict, _ = grade(SOLUTIONS / assignment / f"{assignment}.ipynb", data, "you", assignment,
-                       limits)
+        with speaking(lang or of_notebook(nb)):
+            raise GraderError(tr("{path}: not a course notebook (none of its cells comes from one); open one of "
+                                 "notebooks/NN_topic/NN_topic.ipynb", path=path))
+    verdict, _ = grade(SOLUTIONS / assignment / f"{assignment}.ipynb", data, "you", assignment, limits, lang=lang)
     return verdict
 
 
 def report(path: Path, verdict: Verdict) -> str:
-    """Points per part, each failure's message and the notebook's problems: the same text as the class feedback."""
-    lines = [f"Self-check of {path} ({verdict.assignment}, hidden tests included, graded as the class grader does)",
-             ""]
-    lines += [f"  Problem: {p}" for p in verdict.problems]
-    width = max(len(p.grade_id) for p in verdict.parts)
-    for p in verdict.parts:
-        mark = "PASS" if p.score == p.max_score else "FAIL"
-        lines.append(f"  {mark}  {p.grade_id.ljust(width)}  {p.score:g}/{p.max_score:g}")
-        if p.score != p.max_score and p.message:
-            lines += ["          " + line for line in p.message.splitlines()]
-    lines += ["", f"  total {verdict.score:g}/{verdict.max_score:g}"]
+    """Points per part, each failure's message and the notebook's problems: the same text as the class feedback,
+    in the verdict's language."""
+    with speaking(verdict.language):
+        lines = [tr("Self-check of {path} ({assignment}, hidden tests included, graded as the class grader does)",
+                    path=path, assignment=verdict.assignment), ""]
+        lines += [tr("  Problem: {problem}", problem=p) for p in verdict.problems]
+        width = max(len(p.grade_id) for p in verdict.parts)
+        for p in verdict.parts:
+            mark = "PASS" if p.score == p.max_score else "FAIL"
+            lines.append(f"  {mark}  {p.grade_id.ljust(width)}  {p.score:g}/{p.max_score:g}")
+            if p.score != p.max_score and p.message:
+                lines += ["          " + line for line in p.message.splitlines()]
+        lines += ["", tr("  total {score:g}/{max_score:g}", score=verdict.score, max_score=verdict.max_score)]
     return "\n".join(lines)

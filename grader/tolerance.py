@@ -22,6 +22,8 @@ from typing import NoReturn
 import numpy as np
 import torch
 
+from grader.i18n import tr
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -63,20 +65,23 @@ def assert_close(name: str, got, want, tol: Tolerance = FLOAT64, mistakes: dict 
     which are right, so that a mistake outside the catalogue is still located.
     """
     if got is None:
-        raise AssertionError(f"{name}: your function returned None; did you forget `return`?")
+        raise AssertionError(tr("{name}: your function returned None; did you forget `return`?", name=name))
     got_np, want_np = to_numpy(got), to_numpy(want)
     if got_np.dtype == object:
-        raise AssertionError(f"{name}: expected an array of numbers, got {type(got).__name__}")
+        raise AssertionError(tr("{name}: expected an array of numbers, got {kind}", name=name,
+                                kind=type(got).__name__))
     if got_np.shape != want_np.shape:
-        raise AssertionError(f"{name}: expected shape {want_np.shape}, got {got_np.shape}")
+        raise AssertionError(tr("{name}: expected shape {want}, got {got}", name=name, want=want_np.shape,
+                                got=got_np.shape))
     if not np.all(np.isfinite(got_np)):
-        raise AssertionError(f"{name}: contains NaN or inf")
+        raise AssertionError(tr("{name}: contains NaN or inf", name=name))
     if not np.allclose(got_np, want_np, rtol=tol.rtol, atol=tol.atol):
         err = np.abs(got_np - want_np)
         where = np.unravel_index(np.argmax(err), err.shape)
         msg = (
-            f"{name} is wrong: largest error {err.max():.3g} at index {tuple(int(i) for i in where)} "
-            f"(expected {want_np[where]:.6g}, got {got_np[where]:.6g}; tolerance rtol={tol.rtol}, atol={tol.atol})"
+            tr("{name} is wrong: largest error {error:.3g} at index {index} (expected {want:.6g}, got {got:.6g}; "
+               "tolerance rtol={rtol}, atol={atol})", name=name, error=err.max(), index=tuple(int(i) for i in where),
+               want=want_np[where], got=got_np[where], rtol=tol.rtol, atol=tol.atol)
         )
         hint = likely_mistake(got_np, mistakes, tol)
         if not hint and regions:
@@ -84,11 +89,12 @@ def assert_close(name: str, got, want, tol: Tolerance = FLOAT64, mistakes: dict 
             parts = []
             for label, mask in regions.items():
                 n = int((wrong & np.broadcast_to(mask, wrong.shape)).sum())
-                parts.append(f"{label}: {n} wrong value{'s' * (n != 1)}" if n else f"{label}: right")
-            msg += "\n  Where: " + "; ".join(parts)
+                parts.append(tr("{label}: {n} wrong values", label=label, n=n) if n > 1 else
+                             tr("{label}: 1 wrong value", label=label) if n else tr("{label}: right", label=label))
+            msg += tr("\n  Where: {parts}", parts="; ".join(parts))
         fail(msg, hint)
 
 
 def fail(message: str, hint: str = "") -> NoReturn:
     """Raise the AssertionError a test cell shows, with the likely mistake on its own line."""
-    raise AssertionError(message + (f"\n  Likely cause: {hint}" if hint else ""))
+    raise AssertionError(message + (tr("\n  Likely cause: {hint}", hint=hint) if hint else ""))

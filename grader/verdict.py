@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 
 from grader.course import GraderError, parse_notebook
+from grader.i18n import of_notebook, speaking, tr
 from grader.isolation.child import OUTPUT_KEPT
 from grader.isolation.remote import Session
 from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, Sandbox, SandboxFailure, TimeLimit
@@ -45,6 +46,7 @@ class Part:
     score: float = 0.0
     message: str = ""
     output: str = ""
+    error: bool = False  # the learner's code raised, or was stopped (not a check's verdict)
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Verdict:
     seconds: float = 0.0
     sandbox: str = ""  # the isolation it ran under: bubblewrap, landlock or off
     peak_bytes: int = 0  # the largest memory of its sandbox (all its processes, /tmp and /dev/shm)
+    language: str = "en"  # the notebook's (grader.i18n): the language of every message in this verdict
 
     @property
     def score(self) -> float:
@@ -112,7 +115,8 @@ def steps(source_nb, submitted_nb) -> tuple[list, list[str]]:
         work.append(("cell", gid or f"{k + 1}", cell.source, answer))
     missing = [gid for gid in tests if gid not in placed]
     work += [("test", gid) for gid in missing]
-    problems = [f"the test cell {gid} is missing from your notebook: it was graded after all your cells"
+    problems = [tr("the test cell {gid} is missing from your notebook: it was graded after all your "
+                   "cells", gid=gid)
                 for gid in missing]
     return work, problems
 
@@ -168,8 +172,8 @@ class _Run:
     def stopped(self, e: SandboxFailure) -> str:
         """Why a request was stopped, with the budget named when it is what ran out."""
         if isinstance(e, TimeLimit) and self.out_of_budget():
-            return (f"the notebook used up its time budget of {self.limits.submission_seconds:g} s (all cells, "
-                    "tests and restarts together)")
+            return (tr("the notebook used up its time budget of {submission_seconds:g} s (all cells, "
+                       "tests and restarts together)", submission_seconds=self.limits.submission_seconds))
         return str(e)
 
     def session(self, upto: int) -> Session | None:
@@ -191,7 +195,8 @@ class _Run:
         try:
             self.sandbox = Sandbox(self.limits, self.threads, self.budget_end)
         except SandboxFailure as e:
-            self.verdict.problems.append(f"the notebook's process could not start: {self.stopped(e)}")
+            self.verdict.problems.append(tr("the notebook's process could not start: {stopped}",
+                                            stopped=self.stopped(e)))
             self.sandbox = None
             return True
         self.verdict.sandbox = self.sandbox.mode
@@ -211,8 +216,8 @@ class _Run:
                 answer = _cell_answer(self.sandbox.request({"op": "cell", "source": source, "name": name})[0])
             except SandboxFailure as e:
                 self.skip.add(name)
-                self.verdict.problems.append(f"cell {name} was stopped: {self.stopped(e)}; it is skipped from "
-                                             "here on")
+                self.verdict.problems.append(tr("cell {name} was stopped: {stopped}; it is skipped from here on",
+                                                name=name, stopped=self.stopped(e)))
                 return False
             if name not in self.outputs:
                 self.outputs[name] = answer
@@ -225,28 +230,32 @@ class _Run:
         if error and not answer_cell and self.stopped_at is not None:
             self.later_errors.append(name)  # most likely a consequence of the first error: counted, not listed
         elif error:
-            where = f" ({error['where']})" if error["where"] else ""
-            whose = "your cell" if answer_cell else "cell"
-            text = f"{whose} {name} raised {_error_text(error['type'], error['message'])}{where}"
+            error_text = _error_text(error["type"], error["message"])
+            text = (tr("your cell {name} raised {error}", name=name, error=error_text) if answer_cell else
+                    tr("cell {name} raised {error}", name=name, error=error_text))
+            text += f" ({error['where']})" if error["where"] else ""
             if self.stopped_at is None:
                 self.stopped_at = name
-                text += ("; the notebook stops here (Run All stops at the first error; the grader ran the cells "
-                         "after it anyway, but in your notebook they do not run until this is fixed)")
+                text += (tr("; the notebook stops here (Run All stops at the first error; the grader ran the "
+                            "cells after it anyway, but in your notebook they do not run until this is fixed)"))
             self.verdict.problems.append(text)
         if answer.get("printed", 0) > OUTPUT_KEPT:
-            self.verdict.problems.append(f"cell {name} printed {answer['printed']:,} characters; the first "
-                                         f"{OUTPUT_KEPT:,} are kept")
+            self.verdict.problems.append(tr("cell {name} printed {printed:,} characters; the first {output_kept:,} "
+                                            "are kept", name=name, printed=answer['printed'], output_kept=OUTPUT_KEPT))
 
     def close(self) -> None:
         if self.later_errors:
-            self.verdict.problems.append(f"{len(self.later_errors)} later cells of the course raised errors too "
-                                         f"(cells {', '.join(self.later_errors)}); fix the first error first")
+            self.verdict.problems.append(tr("{n_later_errors} later cells of the course raised errors too (cells "
+                                            "{later_errors}); fix the first error first",
+                                            n_later_errors=len(self.later_errors),
+                                            later_errors=', '.join(self.later_errors)))
         if self.sandbox is not None:
             self.sandbox.close()
             self.verdict.peak_bytes = max(self.verdict.peak_bytes, self.sandbox.peak)
         if self.sandbox is not None and self.sandbox.printed > OUTPUT_KEPT:
-            self.verdict.problems.append(f"the notebook wrote {self.sandbox.printed:,} bytes straight to its "
-                                         "output; they were discarded")
+            self.verdict.problems.append(tr("the notebook wrote {printed:,} bytes straight to its output; they "
+                                            "were discarded",
+                                            printed=self.sandbox.printed))
 
 
 def unreadable(source_path: Path, student: str, assignment: str, status: str) -> Verdict:
@@ -258,16 +267,26 @@ def unreadable(source_path: Path, student: str, assignment: str, status: str) ->
 
 
 def grade(source_path: Path, notebook: bytes, student: str, assignment: str, limits: Limits = DEFAULT_LIMITS,
-          threads: int | None = None) -> tuple[Verdict, nbformat.NotebookNode | None]:
+          threads: int | None = None, lang: str | None = None) -> tuple[Verdict, nbformat.NotebookNode | None]:
     """Grade one submission, the notebook file's bytes. Returns the verdict and the autograded notebook (None
-    when nothing could run)."""
+    when nothing could run). Its messages are in `lang`, by default the notebook's own language."""
     start = time.perf_counter()
     source_nb = nbformat.read(source_path, as_version=4)
     try:
-        submitted_nb = parse_notebook(notebook, f"{assignment}.ipynb")
+        with speaking(lang):
+            submitted_nb = parse_notebook(notebook, f"{assignment}.ipynb")
     except GraderError as e:
         return unreadable(source_path, student, assignment, str(e)), None
-    verdict = Verdict(student, assignment, parts=parts_of(source_nb))
+    lang = lang or of_notebook(submitted_nb)
+    with speaking(lang):
+        verdict, graded = _grade(source_nb, submitted_nb, Verdict(student, assignment, language=lang), limits,
+                                 threads)
+    verdict.seconds = time.perf_counter() - start
+    return verdict, graded
+
+
+def _grade(source_nb, submitted_nb, verdict: Verdict, limits: Limits, threads: int | None) -> tuple:
+    verdict.parts = parts_of(source_nb)
     work, verdict.problems = steps(source_nb, submitted_nb)
     cells = [step[1:] for step in work if step[0] == "cell"]
     run = _Run(cells, limits, threads, verdict)
@@ -283,7 +302,6 @@ def grade(source_path: Path, notebook: bytes, student: str, assignment: str, lim
         run.session(len(cells))  # the cells after the last test, for their output and problems
     finally:
         run.close()
-    verdict.seconds = time.perf_counter() - start
     return verdict, autograded_notebook(source_nb, submitted_nb, verdict, run.outputs)
 
 
@@ -291,9 +309,11 @@ def _grade_part(part: Part, test_source: str, imports: str, run: _Run, ran: int,
     """Grade one part where its test cell stands: after the first `ran` cells of the notebook."""
     session = run.session(ran)
     if session is None:
-        part.message = (f"not graded: the notebook used up its time budget of {limits.submission_seconds:g} s"
-                        if run.out_of_budget() else f"not graded: the notebook's process failed "
-                        f"{limits.restarts + 1} times (see the problems above)")
+        part.message = (tr("not graded: the notebook used up its time budget of {submission_seconds:g} s",
+                           submission_seconds=limits.submission_seconds)
+                        if run.out_of_budget() else
+                        tr("not graded: the notebook's process failed {restarts} times (see the problems above)",
+                           restarts=limits.restarts + 1))
         return
     namespace = {"__name__": "__test__"}
     exec(imports, namespace)
@@ -311,33 +331,37 @@ def _grade_part(part: Part, test_source: str, imports: str, run: _Run, ran: int,
             exec(code, namespace)
         part.score = part.max_score
     except SandboxFailure as e:
-        part.message = f"stopped: {run.stopped(e)}"
-        run.verdict.problems.append(f"{part.grade_id} was stopped: {run.stopped(e)}")
+        part.message = tr("stopped: {why}", why=run.stopped(e))
+        part.error = True
+        run.verdict.problems.append(tr("{part} was stopped: {why}", part=part.grade_id, why=run.stopped(e)))
     except NameError as e:
         name = getattr(e, "name", None) or str(e)
-        part.message = (f"{name} is not defined in your notebook: keep the function's name as given and run its "
-                        "cell (was the cell deleted or the function renamed?)" if name in missing else _explain(e))
+        part.message = _explain(e) if name not in missing else tr(
+            "{name} is not defined in your notebook: keep the function's name as given and run its cell (was the "
+            "cell deleted or the function renamed?)", name=name)
     except Exception as e:  # a check's AssertionError, or the learner's own exception (never a Ctrl-C)
         if run.sandbox is not None and run.sandbox.process.poll() is not None:
-            part.message = "stopped: the notebook's process ended while this part was checked"
+            part.message, part.error = tr("stopped: the notebook's process ended while this part was checked"), True
         else:
             part.message = _explain(e)
+            part.error = not isinstance(e, AssertionError) and bool(getattr(e, "learner_where", ""))
     part.output = out.getvalue()[-5000:]
 
 
 def _error_text(kind: str, message: str) -> str:
     """An exception in words; the notebook's placeholder is named as such."""
     if kind == "NotImplementedError" and not message.strip():
-        return "NotImplementedError: the function is still the notebook's placeholder (raise NotImplementedError())"
+        return tr("NotImplementedError: the function is still the notebook's placeholder (raise "
+                  "NotImplementedError())")
     return f"{kind}: {message}"
 
 
 def _explain(e: BaseException) -> str:
     where = getattr(e, "learner_where", "")
     if isinstance(e, AssertionError):  # a check's verdict, or the ready-made tripwire
-        return str(e) + (f"\n  where: {where}" if where else "")
-    text = ("your code raised " if where else "") + _error_text(type(e).__name__, str(e))
-    return text + (f"\n  where: {where}" if where else "")
+        return str(e) + (tr("\n  where: {where}", where=where) if where else "")
+    text = _error_text(type(e).__name__, str(e))
+    return tr("your code raised {error}\n  where: {where}", error=text, where=where) if where else text
 
 
 def autograded_notebook(source_nb, submitted_nb, verdict: Verdict, outputs: dict) -> nbformat.NotebookNode:
@@ -358,7 +382,7 @@ def autograded_notebook(source_nb, submitted_nb, verdict: Verdict, outputs: dict
             if p.output:
                 cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=p.output))
             if p.score < p.max_score:
-                ename = "Failed" if not p.message.startswith(("your code raised", "stopped")) else "Error"
+                ename = "Error" if p.error else "Failed"
                 cell.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=p.message,
                                                            traceback=[f"{ename}: {p.message}"]))
         elif gid in outputs or str(gid) in outputs:
@@ -374,16 +398,19 @@ def autograded_notebook(source_nb, submitted_nb, verdict: Verdict, outputs: dict
 
 
 def feedback_text(verdict: Verdict) -> str:
-    """Plain-text feedback: the score, any problems, then per part what was checked, the points and why."""
-    lines = [f"{verdict.assignment} for {verdict.student}: {verdict.score:g} / {verdict.max_score:g} points."]
-    if verdict.status == "not submitted":
-        lines.append("Not submitted: no notebook was found, so any earlier grade of it was removed.")
-    elif verdict.status != "graded":
-        lines.append(f"Not graded: {verdict.status}.")
-    lines += [f"Problem: {p}" for p in verdict.problems]
-    for p in verdict.parts:
-        mark = "PASS" if p.score == p.max_score else "FAIL"
-        lines.append(f"\n[{mark}] {p.grade_id}: {p.score:g} / {p.max_score:g} - {p.what}")
-        if p.message and mark == "FAIL":
-            lines += ["    " + line for line in p.message.splitlines()]
+    """Plain-text feedback, in the language of the learner's notebook: the score, any problems, then per part
+    what was checked, the points and why."""
+    with speaking(verdict.language):
+        lines = [tr("{assignment} for {student}: {score:g} / {max_score:g} points.", assignment=verdict.assignment,
+                    student=verdict.student, score=verdict.score, max_score=verdict.max_score)]
+        if verdict.status == "not submitted":
+            lines.append(tr("Not submitted: no notebook was found, so any earlier grade of it was removed."))
+        elif verdict.status != "graded":
+            lines.append(tr("Not graded: {status}.", status=verdict.status))
+        lines += [tr("Problem: {problem}", problem=p) for p in verdict.problems]
+        for p in verdict.parts:
+            mark = "PASS" if p.score == p.max_score else "FAIL"
+            lines.append(f"\n[{mark}] {p.grade_id}: {p.score:g} / {p.max_score:g} - {tr(p.what)}")
+            if p.message and mark == "FAIL":
+                lines += ["    " + line for line in p.message.splitlines()]
     return "\n".join(lines) + "\n"

@@ -47,17 +47,24 @@ def test_a_missing_or_stray_translation_stops_the_release():
 
 
 def test_a_korean_submission_gets_the_english_class_grade_part_by_part(graded, tmp_path):
-    """The reference, the untouched notebook and a catalogued mistake, each handed in as the Korean edition and
-    self-checked, against the class grade of the same code in English: points, messages and problems."""
+    """The reference, the untouched notebook, a catalogued mistake and a ready-made LSTM, each handed in as the
+    Korean edition and self-checked, against the class grade of the same code in English: the same points, and
+    the same messages when asked for in English (--lang en); in Korean by default."""
     root, _ = graded
-    ledger, texts = Ledger(root), read_translation(TRANSLATIONS / "ko" / "01_rnn.md")
-    for student in (PERFECT, UNTOUCHED, "missing_tanh_derivative"):
-        english = nbformat.read(root / "submitted" / student / "01_rnn" / "01_rnn.ipynb", as_version=4)
-        path = tmp_path / student / "01_rnn.ipynb"
+    ledger = Ledger(root)
+    for assignment, student in (("01_rnn", PERFECT), ("01_rnn", UNTOUCHED), ("01_rnn", "missing_tanh_derivative"),
+                                ("03_lstm", "layer_calls_nn_LSTM")):
+        english = nbformat.read(root / "submitted" / student / assignment / f"{assignment}.ipynb", as_version=4)
+        path = tmp_path / student / f"{assignment}.ipynb"
         path.parent.mkdir()
-        nbformat.write(translate(english, texts, "ko"), path)
-        korean, (_, english_grade) = check(path), ledger.get(student, "01_rnn")
-        assert [(p.grade_id, p.score, p.message) for p in korean.parts] == \
+        nbformat.write(translate(english, read_translation(TRANSLATIONS / "ko" / f"{assignment}.md"), "ko"), path)
+        _, english_grade = ledger.get(student, assignment)
+        korean, in_english = check(path), check(path, lang="en")
+        assert [(p.grade_id, p.score, p.message) for p in in_english.parts] == \
             [(p.grade_id, p.score, p.message) for p in english_grade.parts], student
-        assert korean.problems == english_grade.problems
-    assert english_grade.score < english_grade.max_score  # the mistake really lost points
+        assert in_english.problems == english_grade.problems
+        assert [(p.grade_id, p.score) for p in korean.parts] == [(p.grade_id, p.score) for p in english_grade.parts]
+        failed = [p.message for p in korean.parts if p.score < p.max_score]
+        assert all(HANGUL.search(m) for m in failed), failed
+        assert (korean.language, in_english.language) == ("ko", "en")
+        assert english_grade.score < english_grade.max_score or student == PERFECT  # the mistakes lost points

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from grader.device import device
+from grader.i18n import tr
 from grader.isolation.tripwire import Tripwire, backward_with_line, spied, traced
 from grader.tolerance import FLOAT32, FLOAT64, TF32, Tolerance, assert_close, fail, to_numpy
 
@@ -65,16 +66,19 @@ def term_mistakes(label: str, gate: str, pre, x_t, h_prev, p: dict, squash: str)
     right = SQUASH[squash]
     wrong = "tanh" if squash == "sigmoid" else "sigmoid"
     return {
-        f"{wrong} used where {label} needs {squash}": SQUASH[wrong](pre),
-        f"the recurrent term V_{gate} h_{{t-1}} is missing from {label}": right(pre - h_prev @ p[f"V_{gate}"].T),
-        f"the bias b_{gate} is missing from {label}": right(pre - p[f"b_{gate}"]),
-        f"the input term W_{gate} x_t is missing from {label}": right(pre - x_t @ p[f"W_{gate}"].T),
+        tr("{wrong} used where {label} needs {squash}", wrong=wrong, label=label, squash=squash): SQUASH[wrong](pre),
+        tr("the recurrent term V_{gate} h_{{t-1}} is missing from {label}", gate=gate, label=label):
+            right(pre - h_prev @ p[f"V_{gate}"].T),
+        tr("the bias b_{gate} is missing from {label}", gate=gate, label=label): right(pre - p[f"b_{gate}"]),
+        tr("the input term W_{gate} x_t is missing from {label}", gate=gate, label=label):
+            right(pre - x_t @ p[f"W_{gate}"].T),
     }
 
 
 def expect_callable(fn, name: str) -> None:
     if not callable(fn):
-        raise TypeError(f"pass your function {name} itself (not its result), got {type(fn).__name__}")
+        raise TypeError(tr("pass your function {name} itself (not its result), got {kind}", name=name,
+                           kind=type(fn).__name__))
 
 
 def returns(result, n: int) -> bool:
@@ -84,7 +88,7 @@ def returns(result, n: int) -> bool:
 
 
 def passed(what: str) -> None:
-    print(f"OK: {what}")
+    print(tr("OK: {what}", what=what))
 
 
 def depends_on(**checks):
@@ -103,8 +107,9 @@ def depends_on(**checks):
                 broken = [name for name, dep_check in checks.items() if _fails(dep_check, fn, name)]
                 if not broken:
                     raise
-                note = "".join(f"\n  Note: this calls your {name}, which fails {_notebook_of(checks[name])}'s "
-                               f"check of {name} on its own: fix {name} first." for name in broken)
+                note = "".join(tr("\n  Note: this calls your {name}, which fails notebook {notebook}'s check of "
+                                  "{name} on its own: fix {name} first.", name=name,
+                                  notebook=_notebook_of(checks[name])) for name in broken)
                 raise AssertionError(f"{error}{note}") from None
 
         return wrapper
@@ -116,8 +121,8 @@ _NOTEBOOK_OF_MODULE = {"rnn": "01", "gradients": "02", "lstm": "03", "gru": "04"
 
 
 def _notebook_of(check) -> str:
-    """'notebook 03' for a check of grader.checks.lstm: where the learner finds that function's own test."""
-    return f"notebook {_NOTEBOOK_OF_MODULE.get(check.__module__.rsplit('.', 1)[-1], '?')}"
+    """'03' for a check of grader.checks.lstm: the notebook where the learner finds that function's own test."""
+    return _NOTEBOOK_OF_MODULE.get(check.__module__.rsplit('.', 1)[-1], '?')
 
 
 def _fails(dep_check, fn, name: str) -> bool:
@@ -159,28 +164,29 @@ def check_blocks_from_torch(gates_from_torch, module: torch.nn.Module, gates: tu
     before = {k: v.detach().clone() for k, v in module.state_dict().items()}
     p = learner("gates_from_torch", gates_from_torch, module)
     if not isinstance(p, dict):
-        fail(f"gates_from_torch must return a dict with W_{gates[0]}, V_{gates[0]}, b_{gates[0]}, ... for the "
-             f"gates {order}")
+        fail(tr("gates_from_torch must return a dict with W_{gates}, V_{gates}, b_{gates}, ... "
+                "for the gates {order}", gates=gates[0], order=order))
     missing = [f"{k}_{g}" for g in gates for k in ("W", "V", "b") if f"{k}_{g}" not in p]
     if missing:
-        fail(f"the dict has no entries {missing}")
+        fail(tr("the dict has no entries {missing}", missing=missing))
     if any(not torch.equal(v, module.state_dict()[k]) for k, v in before.items()):
-        fail("gates_from_torch changed the torch module's weights; it must only read them")
+        fail(tr("gates_from_torch changed the torch module's weights; it must only read them"))
     w_ih, w_hh = to_numpy(module.weight_ih_l0), to_numpy(module.weight_hh_l0)
     b_ih, b_hh = to_numpy(module.bias_ih_l0), to_numpy(module.bias_hh_l0)
     block = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(gates)}
     for gate in gates:
         rows = block[gate]
-        order_hint = {f"W_{gate} holds rows {block[g].start}:{block[g].stop}, which belong to gate {g}: "
-                      f"torch.nn.{kind} stacks {order}": w_ih[block[g]] for g in gates if g != gate}
+        order_hint = {tr("W_{gate} holds rows {start}:{stop}, which belong to gate {g}: torch.nn.{kind} "
+                         "stacks {order}", gate=gate, start=block[g].start, stop=block[g].stop, g=g, kind=kind,
+                         order=order): w_ih[block[g]] for g in gates if g != gate}
         assert_close(f"W_{gate}", p[f"W_{gate}"], w_ih[rows], FLOAT64, order_hint)
         assert_close(f"V_{gate}", p[f"V_{gate}"], w_hh[rows])
         assert_close(f"b_{gate}", p[f"b_{gate}"], b_ih[rows] + b_hh[rows], FLOAT64, {
-            "only bias_ih was read: torch adds two biases, so b = bias_ih + bias_hh": b_ih[rows],
-            "only bias_hh was read: torch adds two biases, so b = bias_ih + bias_hh": b_hh[rows],
+            tr("only bias_ih was read: torch adds two biases, so b = bias_ih + bias_hh"): b_ih[rows],
+            tr("only bias_hh was read: torch adds two biases, so b = bias_ih + bias_hh"): b_hh[rows],
         })
-    passed(f"gates_from_torch splits torch.nn.{kind}'s {order} blocks and sums its two biases "
-           f"(D={module.input_size} H={H})")
+    passed(tr("gates_from_torch splits torch.nn.{kind}'s {order} blocks and sums its two "
+              "biases (D={input_size} H={h})", kind=kind, order=order, input_size=module.input_size, h=H))
 
 
 IN_PLACE = "modified by an inplace operation"
@@ -190,40 +196,42 @@ IN_PLACE = "modified by an inplace operation"
 def _learner_frame(filename: str) -> str | None:
     """In a notebook's kernel: 'your code' for a frame of the learner's cells, None for the grader's or a library's."""
     library = filename.startswith((_GRADER, "<frozen")) or "site-packages" in filename
-    return None if library else "your code"
+    return None if library else tr("your code")
 
 
 def check_gradients(loss, inputs: dict, want_grads: dict, what: str) -> None:
     """The gradients autograd finds through the learner's code (`loss` is built from its outputs, `inputs` holds
     the tensors it was given) against the reference's; autograd's in-place error said in plain words."""
     if not loss.requires_grad:
-        fail(f"the outputs of {what} carry no gradient: compute them with torch operations on the inputs "
-             "(no .detach(), .numpy() or torch.no_grad())")
+        fail(tr("the outputs of {what} carry no gradient: compute them with torch operations on "
+                "the inputs (no .detach(), .numpy() or torch.no_grad())", what=what))
     _, failed = backward_with_line(loss.backward, _learner_frame)
     if failed:
         error, line = failed
         if IN_PLACE not in str(error):
             raise error
         where = getattr(error, "learner_where", "") or line  # from the sandbox, or from this kernel
-        fail(f"autograd cannot compute the gradients through {what}: your code changes a tensor in place that "
-             "the backward pass needs (an operation ending in _ such as .mul_() or .tanh_(), +=, *=, or out=). "
-             "The forward values are right; write that step out of place, e.g. o_t * torch.tanh(c_t) rather "
-             "than torch.tanh(c_t).mul_(o_t)" + (f"\n  where: {where}" if where else ""))
+        fail(tr("autograd cannot compute the gradients through {what}: your code changes a "
+                "tensor in place that the backward pass needs (an operation ending in _ such as "
+                ".mul_() or .tanh_(), +=, *=, or out=). The forward values are right; write that "
+                "step out of place, e.g. o_t * torch.tanh(c_t) rather than "
+                "torch.tanh(c_t).mul_(o_t)", what=what) + (tr("\n  where: {where}", where=where) if where else ""))
     for name, want in want_grads.items():
-        assert_close(f"the gradient of {name} (by autograd through {what})", inputs[name].grad, want)
+        assert_close(tr("the gradient of {name} (by autograd through {what})", name=name, what=what),
+                     inputs[name].grad, want)
 
 
 def check_backward_and_float32(loss, inputs: dict, want_grads: dict, run_float32, want_out) -> Tolerance:
     """The second half of a layer check: the gradients autograd finds through the learner's layer against the
     reference's (check_gradients), then the layer again on float32 inputs, compared with the device's float32
     tolerance (TF32 on a GPU). Returns it."""
-    check_gradients(loss, inputs, want_grads, "your layer")
+    check_gradients(loss, inputs, want_grads, tr("your layer"))
     tol = TF32 if device().type == "cuda" else FLOAT32
     out32 = run_float32()
     if out32.dtype != torch.float32:
-        fail(f"with float32 inputs the outputs are {out32.dtype}: create new tensors with the inputs' dtype "
-             "and device (torch.zeros_like, x.new_zeros)")
-    assert_close("outputs with float32 inputs", out32, want_out, tol)
+        fail(tr("with float32 inputs the outputs are {dtype}: create new tensors with the "
+                "inputs' dtype and device (torch.zeros_like, x.new_zeros)", dtype=out32.dtype))
+    assert_close(tr("outputs with float32 inputs"), out32, want_out, tol)
     return tol
 
 

@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from grader.checks import as_tensor, depends_on, expect_callable, passed, readable_tracebacks
 from grader.device import describe, device
+from grader.i18n import tr
 from grader.tolerance import FLOAT64, assert_close, fail, to_numpy
 
 
@@ -75,19 +76,21 @@ def check_reverse_time(reverse_time, seed: int = 0, N: int = 4, T: int = 6, D: i
     rng = np.random.default_rng(seed)
     x, lengths = rng.normal(size=(N, T, D)), make_lengths(N, T, rng)
     got = reverse_time(as_tensor(x), None)
-    assert_close("reverse_time(x, None)", got, x[:, ::-1], FLOAT64, {"x came back unchanged": x})
+    assert_close(tr("reverse_time(x, None)"), got, x[:, ::-1], FLOAT64, {tr("x came back unchanged"): x})
     given = torch.as_tensor(lengths)
     got = reverse_time(as_tensor(x), given)
     if not torch.equal(given, torch.as_tensor(lengths)):
-        fail("reverse_time changed the lengths it was given")
+        fail(tr("reverse_time changed the lengths it was given"))
     padding = mask_np(lengths, T) == 0
-    assert_close("reverse_time(x, lengths)", got, reverse_np(x, lengths), FLOAT64, {
-        "the whole padded sequence was reversed, so the padding comes first: reverse only the first "
-        "lengths[i] steps of sequence i": x[:, ::-1],
-        "x came back unchanged": x}, regions={
-        "the real steps (t < lengths[i]), which must come in reverse order": ~padding,
-        "the padding positions (t >= lengths[i]), which must stay where they are, unchanged": padding})
-    passed(f"reverse_time reverses each sequence within its length and leaves the padding in place, N={N} T={T}")
+    assert_close(tr("reverse_time(x, lengths)"), got, reverse_np(x, lengths), FLOAT64, {
+        tr("the whole padded sequence was reversed, so the padding comes first: reverse "
+           "only the first lengths[i] steps of sequence i"): x[:, ::-1],
+        tr("x came back unchanged"): x}, regions={
+        tr("the real steps (t < lengths[i]), which must come in reverse order"): ~padding,
+        tr("the padding positions (t >= lengths[i]), which must stay where they are, "
+           "unchanged"): padding})
+    passed(tr("reverse_time reverses each sequence within its length and leaves the padding in "
+              "place, N={n} T={t}", n=N, t=T))
 
 
 def _bidirectional_mistakes(fwd, bwd, x, lengths, mask) -> dict:
@@ -99,13 +102,16 @@ def _bidirectional_mistakes(fwd, bwd, x, lengths, mask) -> dict:
         b_full = run_b(x[:, ::-1].copy())
     right_b = reverse_np(b_rev, lengths)
     return {
-        "the backward outputs are left in reversed order: put them back in time order (reverse them again)":
+        tr("the backward outputs are left in reversed order: put them back in time order "
+           "(reverse them again)"):
             np.concatenate([out_f, b_rev], -1) * mask,
-        "the directions are concatenated in the wrong order: outputs[:, t] = [h_fwd_t ; h_bwd_t]":
+        tr("the directions are concatenated in the wrong order: outputs[:, t] = [h_fwd_t ; "
+           "h_bwd_t]"):
             np.concatenate([right_b, out_f], -1) * mask,
-        "the backward direction reads the padding: it must start at each sequence's last real element "
-        "(reverse within lengths)": np.concatenate([out_f, b_full[:, ::-1]], -1) * mask,
-        "the padding positions are not 0: set outputs at t >= lengths[i] to 0, as pad_packed_sequence does":
+        tr("the backward direction reads the padding: it must start at each sequence's last "
+           "real element (reverse within lengths)"): np.concatenate([out_f, b_full[:, ::-1]], -1) * mask,
+        tr("the padding positions are not 0: set outputs at t >= lengths[i] to 0, as "
+           "pad_packed_sequence does"):
             np.concatenate([out_f, right_b], -1),
     }
 
@@ -119,7 +125,7 @@ def check_bidirectional(bidirectional, seed: int = 0, N: int = 4, T: int = 6, D:
     R = rng.normal(size=(N, T, 2 * H))
     for padded in (False, True):
         lengths = make_lengths(N, T, rng) if padded else np.full(N, T)
-        what = "with padding" if padded else "without padding"
+        what = tr("with padding") if padded else tr("without padding")
         bilstm = torch_bilstm(D, H, seed)
         fwd, bwd = directions(bilstm)
         x_ref, x_ours = as_tensor(x, requires_grad=True), as_tensor(x, requires_grad=True)
@@ -129,21 +135,25 @@ def check_bidirectional(bidirectional, seed: int = 0, N: int = 4, T: int = 6, D:
         mask = mask_np(lengths, T)
         mistakes = _bidirectional_mistakes(fwd, bwd, x, lengths, mask)
         half = np.arange(2 * H) < H
-        regions = {"the forward direction's half (features :H) at real steps": (mask > 0) & half,
-                   "the backward direction's half (features H:) at real steps": (mask > 0) & ~half}
+        regions = {tr("the forward direction's half (features :H) at real steps"): (mask > 0) & half,
+                   tr("the backward direction's half (features H:) at real steps"): (mask > 0) & ~half}
         if padded:
-            regions["the padding positions (t >= lengths[i], which must be 0)"] = mask == 0
+            regions[tr("the padding positions (t >= lengths[i], which must be 0)")] = mask == 0
         assert_close(f"outputs {what}", got, want, FLOAT64, mistakes, regions)
         loss = (got * as_tensor(R)).sum()
         if not loss.requires_grad:
-            fail("the outputs carry no gradient: build them with torch operations (no .detach() or .numpy())")
+            fail(tr("the outputs carry no gradient: build them with torch operations (no .detach() "
+                    "or .numpy())"))
         loss.backward()
-        assert_close(f"the gradient of x {what} (by autograd through your layer)", x_ours.grad, x_ref.grad)
+        assert_close(tr("the gradient of x {what} (by autograd through your layer)", what=what),
+                     x_ours.grad, x_ref.grad)
         for layer, suffix, name in ((fwd, "", "forward"), (bwd, "_reverse", "backward")):
-            assert_close(f"the gradient of the {name} LSTM's weight_ih {what}", layer.weight_ih_l0.grad,
+            assert_close(tr("the gradient of the {name} LSTM's weight_ih {what}", name=name, what=what),
+                         layer.weight_ih_l0.grad,
                          getattr(bilstm, "weight_ih_l0" + suffix).grad)
-    passed(f"bidirectional matches torch.nn.LSTM(bidirectional=True) with packed sequences, forward and "
-           f"backward, padded and unpadded (float64, {describe()}); N={N} T={T} H={H}")
+    passed(tr("bidirectional matches torch.nn.LSTM(bidirectional=True) with packed sequences, "
+              "forward and backward, padded and unpadded (float64, {describe}); N={n} T={t} "
+              "H={h}", describe=describe(), n=N, t=T, h=H))
 
 
 def check_summary(summary, seed: int = 0, N: int = 4, T: int = 6, H: int = 3):
@@ -156,15 +166,17 @@ def check_summary(summary, seed: int = 0, N: int = 4, T: int = 6, H: int = 3):
     want = np.concatenate([last[:, :H], first[:, H:]], -1)
     got = summary(as_tensor(out), torch.as_tensor(lengths))
     assert_close("summary", got, want, FLOAT64, {
-        "the forward half is taken at the last padded step T, not at each sequence's last element lengths[i] - 1":
+        tr("the forward half is taken at the last padded step T, not at each sequence's "
+           "last element lengths[i] - 1"):
             np.concatenate([out[:, -1, :H], first[:, H:]], -1),
-        "the backward half is taken at the last step; the backward direction has read the whole sequence at "
-        "t = 1 (index 0)": last,
-        "the halves are swapped: [h_fwd at its last element ; h_bwd at the first]":
+        tr("the backward half is taken at the last step; the backward direction has read "
+           "the whole sequence at t = 1 (index 0)"): last,
+        tr("the halves are swapped: [h_fwd at its last element ; h_bwd at the first]"):
             np.concatenate([first[:, H:], last[:, :H]], -1),
-        "the forward half is taken at t = 1 (index 0), where it has read only one element": first,
+        tr("the forward half is taken at t = 1 (index 0), where it has read only one element"): first,
     })
-    passed(f"summary takes [h_fwd at each sequence's last element ; h_bwd at its first], N={N} T={T} H={H}")
+    passed(tr("summary takes [h_fwd at each sequence's last element ; h_bwd at its first], "
+              "N={n} T={t} H={h}", n=N, t=T, h=H))
 
 
 @depends_on(bidirectional=check_bidirectional, summary=check_summary)
@@ -183,8 +195,9 @@ def check_classifier(BiLSTMClassifier, seed: int = 0, N: int = 5, T: int = 7, V:
         shapes.update({f"{name}.W": (4 * H, E), f"{name}.V": (4 * H, H), f"{name}.b": (4 * H,)})
     held = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if held != shapes:
-        fail(f"BiLSTMClassifier's parameters are {held}; keep the layers __init__ creates (embed, forward_lstm, "
-             f"backward_lstm, out) so that it holds exactly {shapes}")
+        fail(tr("BiLSTMClassifier's parameters are {held}; keep the layers __init__ creates "
+                "(embed, forward_lstm, backward_lstm, out) so that it holds exactly {shapes}", held=held,
+                shapes=shapes))
     fresh = {k: as_tensor(rng.normal(0, 0.5, size=shape)) for k, shape in shapes.items()}
     model.load_state_dict(fresh)
     lengths = make_lengths(N, T, rng)
@@ -203,15 +216,16 @@ def check_classifier(BiLSTMClassifier, seed: int = 0, N: int = 5, T: int = 7, V:
         logits = readout(summary)
         want = torch.softmax(logits, dim=-1)
         got = model(ids_t, torch.as_tensor(lengths))
-    assert_close("class probabilities", got, want, FLOAT64, {
-        "these are the logits: the seeds' model ends with a softmax": logits,
-        "log-probabilities: the seeds' model ends with a softmax (probabilities that sum to 1)":
+    assert_close(tr("class probabilities"), got, want, FLOAT64, {
+        tr("these are the logits: the seeds' model ends with a softmax"): logits,
+        tr("log-probabilities: the seeds' model ends with a softmax (probabilities that sum "
+           "to 1)"):
             torch.log_softmax(logits, dim=-1),
-        "the summary is read at the padded last step": torch.softmax(readout(torch.cat(
+        tr("the summary is read at the padded last step"): torch.softmax(readout(torch.cat(
             [outputs[:, -1, :H], outputs[:, 0, H:]], -1)), dim=-1),
     })
-    passed(f"BiLSTMClassifier matches embedding -> torch.nn.LSTM(bidirectional=True) -> linear -> softmax "
-           f"(float64, {describe()})")
+    passed(tr("BiLSTMClassifier matches embedding -> torch.nn.LSTM(bidirectional=True) -> "
+              "linear -> softmax (float64, {describe})", describe=describe()))
 
 
 readable_tracebacks(globals())

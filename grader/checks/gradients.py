@@ -15,6 +15,7 @@ import torch
 from grader.checks import as_tensor, depends_on, expect_callable, passed, readable_tracebacks
 from grader.checks.rnn import copy_params, make_params, ref_forward, torch_rnn
 from grader.device import describe, device
+from grader.i18n import tr
 from grader.tolerance import FLOAT32, assert_close, close, fail
 
 # --- torch references -----------------------------------------------------------------------------
@@ -78,19 +79,22 @@ def check_step_jacobian(step_jacobian, seed: int = 0, N: int = 3, D: int = 4, H:
     h_t = ref_forward(x_t, h_prev, P)[1][:, 0].cpu().numpy()
     want = ref_jacobian(x_t, h_prev, P)
     W = P["W_hh"]
-    assert_close("step_jacobian(h_t, params)", step_jacobian(h_t.copy(), copy_params(P)), want, mistakes={
-        "the tanh derivative diag(1 - h_t^2) is missing: dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh":
+    assert_close(tr("step_jacobian(h_t, params)"), step_jacobian(h_t.copy(), copy_params(P)), want, mistakes={
+        tr("the tanh derivative diag(1 - h_t^2) is missing: dh_t/dh_{t-1} = diag(1 - h_t^2) "
+           "W_hh"):
             np.broadcast_to(W, (N, H, H)),
-        "W_hh is transposed: row i of the Jacobian is dh_t[i]/dh_{t-1}, which is (1 - h_t[i]^2) W_hh[i, :]":
+        tr("W_hh is transposed: row i of the Jacobian is dh_t[i]/dh_{t-1}, which is (1 - "
+           "h_t[i]^2) W_hh[i, :]"):
             _np_jacobians(h_t, W.T),
-        "the derivative scales the columns (W_hh diag(1 - h_t^2)); it must scale the rows: diag(1 - h_t^2) W_hh":
+        tr("the derivative scales the columns (W_hh diag(1 - h_t^2)); it must scale the "
+           "rows: diag(1 - h_t^2) W_hh"):
             W * (1 - h_t**2)[:, None, :],
-        "the sigmoid derivative h(1 - h) was used; tanh's derivative is 1 - h_t^2":
+        tr("the sigmoid derivative h(1 - h) was used; tanh's derivative is 1 - h_t^2"):
             _np_jacobians(h_t, W, lambda h: h * (1 - h)),
-        "the derivative is 1 - h_t, not 1 - h_t^2": _np_jacobians(h_t, W, lambda h: 1 - h),
+        tr("the derivative is 1 - h_t, not 1 - h_t^2"): _np_jacobians(h_t, W, lambda h: 1 - h),
     })
-    passed(f"step_jacobian matches torch.autograd.functional.jacobian through nn.RNNCell "
-           f"(float64, {describe()}), N={N} H={H}")
+    passed(tr("step_jacobian matches torch.autograd.functional.jacobian through nn.RNNCell "
+              "(float64, {describe}), N={n} H={h}", describe=describe(), n=N, h=H))
 
 
 @depends_on(step_jacobian=check_step_jacobian)
@@ -112,21 +116,22 @@ def check_jacobian_product(jacobian_product, seed: int = 0, N: int = 2, T: int =
         want = ref_jacobian(x[:, T - k:], h_start, P)
         got = jacobian_product(h.copy(), copy_params(P), k)
         mistakes = {
-            "the product is in the wrong order: dh_T/dh_{T-k} = J_T J_{T-1} ... J_{T-k+1}, "
-            "the newest step's Jacobian on the left": product(range(T - k, T), newest_first=False),
+            tr("the product is in the wrong order: dh_T/dh_{T-k} = J_T J_{T-1} ... J_{T-k+1}, "
+               "the newest step's Jacobian on the left"): product(range(T - k, T), newest_first=False),
         }
         if k < T:
-            mistakes[f"one factor too many: dh_T/dh_{{T-k}} is a product of exactly k = {k} Jacobians"] = \
+            mistakes[tr("one factor too many: dh_T/dh_{{T-k}} is a product of exactly k = {k} Jacobians", k=k)] = \
                 product(range(T - k - 1, T))
         if 0 < k:
-            mistakes[f"one factor too few: dh_T/dh_{{T-k}} is a product of exactly k = {k} Jacobians"] = \
+            mistakes[tr("one factor too few: dh_T/dh_{{T-k}} is a product of exactly k = {k} Jacobians", k=k)] = \
                 product(range(T - k + 1, T))
-            mistakes["the states are off by one: the step from h_{s-1} to h_s uses h_s = h[:, s]"] = \
+            mistakes[tr("the states are off by one: the step from h_{s-1} to h_s uses h_s = h[:, s]")] = \
                 product(range(T - k - 1, T - 1)) if k < T else None
-        assert_close(f"jacobian_product(h, params, k={k})", got, want,
+        assert_close(tr("jacobian_product(h, params, k={k})", k=k), got, want,
                      mistakes={d: m for d, m in mistakes.items() if m is not None})
-    passed(f"jacobian_product matches torch.autograd.functional.jacobian over k = {', '.join(map(str, ks))} "
-           f"steps (float64, {describe()}), T={T} H={H}")
+    passed(tr("jacobian_product matches torch.autograd.functional.jacobian over k = {map} "
+              "steps (float64, {describe}), T={t} H={h}", map=', '.join(map(str, ks)), describe=describe(), t=T,
+              h=H))
 
 
 def check_hidden_grad_norms(hidden_grad_norms, seed: int = 0, N: int = 3, T: int = 7, D: int = 3, H: int = 4):
@@ -146,19 +151,20 @@ def check_hidden_grad_norms(hidden_grad_norms, seed: int = 0, N: int = 3, T: int
 
     prev = lambda t: h0 if t == 0 else h[:, t - 1]  # noqa: E731
     got = hidden_grad_norms(dh_T.copy(), h.copy(), copy_params(P))
-    assert_close("hidden_grad_norms(dh_T, h, params)", got, want, mistakes={
-        "the tanh derivative (1 - h_t^2) is missing when stepping back": by_hand(lambda dh, t: dh @ W),
-        "W_hh is transposed: dL/dh_{t-1} = (dL/dh_t * (1 - h_t^2)) W_hh in the course's row layout":
+    assert_close(tr("hidden_grad_norms(dh_T, h, params)"), got, want, mistakes={
+        tr("the tanh derivative (1 - h_t^2) is missing when stepping back"): by_hand(lambda dh, t: dh @ W),
+        tr("W_hh is transposed: dL/dh_{t-1} = (dL/dh_t * (1 - h_t^2)) W_hh in the course's "
+           "row layout"):
             by_hand(lambda dh, t: (dh * (1 - h[:, t] ** 2)) @ W.T),
-        "the Jacobian is applied, not its transpose: dL/dh_{t-1} = J_t^T dL/dh_t":
+        tr("the Jacobian is applied, not its transpose: dL/dh_{t-1} = J_t^T dL/dh_t"):
             by_hand(lambda dh, t: (dh @ W.T) * (1 - h[:, t] ** 2)),
-        "the tanh derivative uses h_{t-1}; stepping back from h_t uses 1 - h_t^2":
+        tr("the tanh derivative uses h_{t-1}; stepping back from h_t uses 1 - h_t^2"):
             by_hand(lambda dh, t: (dh * (1 - prev(t) ** 2)) @ W),
-        "the sigmoid derivative h(1 - h) was used; tanh's derivative is 1 - h_t^2":
+        tr("the sigmoid derivative h(1 - h) was used; tanh's derivative is 1 - h_t^2"):
             by_hand(lambda dh, t: (dh * h[:, t] * (1 - h[:, t])) @ W),
     })
-    passed(f"hidden_grad_norms matches the norms of torch.autograd's dL/dh_t through nn.RNNCell "
-           f"(float64, {describe()}), T={T}")
+    passed(tr("hidden_grad_norms matches the norms of torch.autograd's dL/dh_t through "
+              "nn.RNNCell (float64, {describe}), T={t}", describe=describe(), t=T))
 
 
 # --- clipping -------------------------------------------------------------------------------------
@@ -192,8 +198,8 @@ def _call_clip(clip_grad_norm, params, max_norm, as_generator=False):
         total = clip_grad_norm((c for c in copies) if as_generator else copies, max_norm)
     except (AttributeError, TypeError) as e:
         if any(p.grad is None for p in params) and "NoneType" in str(e):
-            fail(f"{e}: a parameter whose .grad is None (it took no part in the loss) must be skipped, "
-                 "as torch.nn.utils.clip_grad_norm_ does")
+            fail(tr("{e}: a parameter whose .grad is None (it took no part in the loss) must be "
+                    "skipped, as torch.nn.utils.clip_grad_norm_ does", e=e))
         raise
     return _grads(copies), total
 
@@ -207,7 +213,7 @@ def _assert_grads(what: str, got: list, want: list, mistakes: dict) -> None:
         if w is None:
             continue
         wrong = {d: m[i] for d, m in mistakes.items()}
-        assert_close(f"{what}: gradient of parameter {i}", g, w, FLOAT32, wrong)
+        assert_close(tr("{what}: gradient of parameter {i}", what=what, i=i), g, w, FLOAT32, wrong)
 
 
 def _returned_norm(total, want: float) -> str:
@@ -216,11 +222,12 @@ def _returned_norm(total, want: float) -> str:
     try:
         got = float(total)
     except (TypeError, ValueError):
-        return f"(it returned {type(total).__name__}, not the total norm {want:.6g})"
+        return tr("(it returned {kind}, not the total norm {want:.6g})", kind=type(total).__name__, want=want)
     if close(got, want, FLOAT32):
-        return f"The total norm it returned, {got:.6g}, is right: the rescaling of the gradients is what is wrong."
-    return (f"The total norm it returned, {got:.6g}, is wrong too (expected {want:.6g}, the global norm before "
-            "clipping): check the norm first.")
+        return tr("The total norm it returned, {got:.6g}, is right: the rescaling of the gradients "
+                  "is what is wrong.", got=got)
+    return (tr("The total norm it returned, {got:.6g}, is wrong too (expected {want:.6g}, the "
+               "global norm before clipping): check the norm first.", got=got, want=want))
 
 
 def check_clip_grad_norm(clip_grad_norm, seed: int = 0, max_norm: float = 1.0):
@@ -232,10 +239,10 @@ def check_clip_grad_norm(clip_grad_norm, seed: int = 0, max_norm: float = 1.0):
     expect_callable(clip_grad_norm, "clip_grad_norm")
     rng = np.random.default_rng(seed)
     cases = [  # (what, gradient norms in units of max_norm, which has grad None, pass a generator)
-        ("large gradients (total norm about 8x max_norm)", (7.9, 0.3, 3.0), None, False),
-        ("small gradients (total norm about 0.6x max_norm): nothing may change", (0.5, 0.3), None, False),
-        ("parameters given as a generator, like model.parameters()", (5.0, 2.0), None, True),
-        ("a parameter whose .grad is None", (4.0, 0.0, 2.0), 1, False),
+        (tr("large gradients (total norm about 8x max_norm)"), (7.9, 0.3, 3.0), None, False),
+        (tr("small gradients (total norm about 0.6x max_norm): nothing may change"), (0.5, 0.3), None, False),
+        (tr("parameters given as a generator, like model.parameters()"), (5.0, 2.0), None, True),
+        (tr("a parameter whose .grad is None"), (4.0, 0.0, 2.0), 1, False),
     ]
     for what, norms, none_at, as_generator in cases:
         params = _with_grads(rng, tuple(n * max_norm for n in norms), none_at)
@@ -248,33 +255,39 @@ def check_clip_grad_norm(clip_grad_norm, seed: int = 0, max_norm: float = 1.0):
         norm = float(torch.sqrt(sum((g**2).sum() for g in present)))
         per_tensor = [None if g is None else g * min(1.0, max_norm / float(g.norm())) for g in before]
         mistakes = {
-            "each gradient is clipped by its own norm; clip by the global norm over all parameters together":
+            tr("each gradient is clipped by its own norm; clip by the global norm over all "
+               "parameters together"):
                 per_tensor,
-            "gradients are clipped by value (clamp); clip_grad_norm rescales all of them by one factor":
+            tr("gradients are clipped by value (clamp); clip_grad_norm rescales all of them by "
+               "one factor"):
                 [None if g is None else g.clamp(-max_norm, max_norm) for g in before],
-            "small gradients are scaled up: rescale only when the total norm exceeds max_norm":
+            tr("small gradients are scaled up: rescale only when the total norm exceeds max_norm"):
                 _scaled(before, max_norm / norm),
-            "the squared norm is used; the global norm is the square root of the sum of squares":
+            tr("the squared norm is used; the global norm is the square root of the sum of "
+               "squares"):
                 _scaled(before, min(1.0, max_norm / norm**2)),
         }
         if norm > max_norm:
-            unchanged = ("the gradients were not changed: modify p.grad in place (p.grad.mul_(c) or p.grad *= c)"
-                         + ("; parameters can be iterated only once when they come from a generator, so make a "
-                            "list of them first" if as_generator else ""))
+            unchanged = (tr("the gradients were not changed: modify p.grad in place (p.grad.mul_(c) or "
+                            "p.grad *= c)")
+                         + (tr("; parameters can be iterated only once when they come from a generator, so make "
+                               "a list of them first") if as_generator else ""))
             mistakes = {unchanged: before, **mistakes}
         try:
             _assert_grads(what, got, want, mistakes)
         except AssertionError as e:
             raise AssertionError(f"{e}\n  {_returned_norm(total, float(want_total))}") from None
         if total is None:
-            fail(f"{what}: clip_grad_norm returned None; return the total norm before clipping")
+            fail(tr("{what}: clip_grad_norm returned None; return the total norm before clipping", what=what))
         if not close(float(total), float(want_total), FLOAT32):
-            hint = ("the norm after clipping was returned; return the total norm before clipping"
+            hint = (tr("the norm after clipping was returned; return the total norm before clipping")
                     if norm > max_norm and abs(float(total) - max_norm) < 1e-4 else "")
-            fail(f"{what}: clip_grad_norm returned {float(total):.6g}, expected the total norm "
-                 f"{float(want_total):.6g} (before clipping)", hint)
-    passed(f"clip_grad_norm matches torch.nn.utils.clip_grad_norm_ (max_norm={max_norm}, {describe()}) "
-           "when clipping, when not, with a generator and with a missing gradient")
+            fail(tr("{what}: clip_grad_norm returned {total:.6g}, expected the total norm "
+                    "{want_total:.6g} (before clipping)", what=what, total=float(total),
+                    want_total=float(want_total)), hint)
+    passed(tr("clip_grad_norm matches torch.nn.utils.clip_grad_norm_ (max_norm={max_norm}, "
+              "{describe}) when clipping, when not, with a generator and with a missing "
+              "gradient", max_norm=max_norm, describe=describe()))
 
 
 readable_tracebacks(globals())

@@ -36,6 +36,7 @@ from grader.checks import (
     torch_cell,
 )
 from grader.device import describe, device
+from grader.i18n import tr
 from grader.tolerance import FLOAT64, assert_close, fail, to_numpy
 
 GATES = ("r", "z", "n")  # torch.nn.GRU's order in the stacked matrices
@@ -105,7 +106,8 @@ def torch_gru(W_ih, W_hh, b_ih, b_hh, cell: bool):
 
 # --- the checks -----------------------------------------------------------------------------------
 
-NAMES = {"r": "r_t (reset gate)", "z": "z_t (update gate)"}
+def gate_names() -> dict:
+    return {"r": tr("r_t (reset gate)"), "z": tr("z_t (update gate)")}
 
 
 def check_gru_gates(gru_gates, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
@@ -116,33 +118,36 @@ def check_gru_gates(gru_gates, seed: int = 0, N: int = 3, D: int = 4, H: int = 5
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
     result = learner("gru_gates", gru_gates, as_tensor(x_t), as_tensor(h_prev), as_tensors(p))
     if not returns(result, 2):
-        fail("gru_gates must return the two gates (r_t, z_t)")
+        fail(tr("gru_gates must return the two gates (r_t, z_t)"))
     pre = {g: x_t @ p[f"W_{g}"].T + h_prev @ p[f"V_{g}"].T + p[f"b_{g}"] for g in ("r", "z")}
     for gate, other, got in (("r", "z", result[0]), ("z", "r", result[1])):
-        mistakes = term_mistakes(NAMES[gate], gate, pre[gate], x_t, h_prev, p, "sigmoid")
-        mistakes[f"this is {NAMES[other]}: the gates are returned in the wrong order; return (r_t, z_t)"] = \
+        mistakes = term_mistakes(gate_names()[gate], gate, pre[gate], x_t, h_prev, p, "sigmoid")
+        mistakes[tr("this is {names}: the gates are returned in the wrong order; return (r_t, z_t)",
+                    names=gate_names()[other])] = \
             sigmoid(pre[other])
-        assert_close(NAMES[gate], got, sigmoid(pre[gate]), FLOAT64, mistakes)
-    passed(f"gru_gates: r_t and z_t follow their equations (float64, {describe()}), N={N} D={D} H={H}")
+        assert_close(gate_names()[gate], got, sigmoid(pre[gate]), FLOAT64, mistakes)
+    passed(tr("gru_gates: r_t and z_t follow their equations (float64, {describe}), N={n} "
+              "D={d} H={h}", describe=describe(), n=N, d=D, h=H))
 
 
 def _step_mistakes(x_t, h_prev, p: dict, form: str) -> dict:
     """What the usual mistakes give for h_t, in Cho's form ("before") or torch's ("after")."""
     other = "after" if form == "before" else "before"
     where = {
-        "before": "Cho's form resets h_{t-1} before the product: V_n (r_t ⊙ h_{t-1})",
-        "after": "torch's form resets after the product: r_t ⊙ (W_hn h_{t-1} + b_hn)",
+        "before": tr("Cho's form resets h_{t-1} before the product: V_n (r_t ⊙ h_{t-1})"),
+        "after": tr("torch's form resets after the product: r_t ⊙ (W_hn h_{t-1} + b_hn)"),
     }
     mistakes = {
-        f"z_t and 1 − z_t are swapped: {KEEP_OLD}": gru_step(x_t, h_prev, p, form, keep="1-z"),
-        f"the reset gate is applied in the wrong place for this form: {where[form]}": gru_step(x_t, h_prev, p, other),
-        "the reset gate is missing from the candidate n_t": gru_step(x_t, h_prev, p, "none"),
-        "the candidate uses the update gate z_t where the reset gate r_t belongs": gru_step(x_t, h_prev, p, "z"),
-        "sigmoid used where the candidate n_t needs tanh": gru_step(x_t, h_prev, p, form, candidate=sigmoid),
-        "tanh used where the gates r_t and z_t need sigmoid": gru_step(x_t, h_prev, p, form, gates=np.tanh),
+        tr("z_t and 1 − z_t are swapped: {keep_old}", keep_old=KEEP_OLD): gru_step(x_t, h_prev, p, form, keep="1-z"),
+        tr("the reset gate is applied in the wrong place for this form: {where}", where=where[form]):
+            gru_step(x_t, h_prev, p, other),
+        tr("the reset gate is missing from the candidate n_t"): gru_step(x_t, h_prev, p, "none"),
+        tr("the candidate uses the update gate z_t where the reset gate r_t belongs"): gru_step(x_t, h_prev, p, "z"),
+        tr("sigmoid used where the candidate n_t needs tanh"): gru_step(x_t, h_prev, p, form, candidate=sigmoid),
+        tr("tanh used where the gates r_t and z_t need sigmoid"): gru_step(x_t, h_prev, p, form, gates=np.tanh),
     }
     if form == "after":
-        mistakes["b_hn is added outside the reset: torch computes r_t ⊙ (W_hn h_{t-1} + b_hn)"] = \
+        mistakes[tr("b_hn is added outside the reset: torch computes r_t ⊙ (W_hn h_{t-1} + b_hn)")] = \
             gru_step(x_t, h_prev, p, "after_bias_outside")
     return mistakes
 
@@ -156,8 +161,8 @@ def check_gru_cell_cho(gru_cell_cho, seed: int = 0, N: int = 3, D: int = 4, H: i
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
     h_t = learner("gru_cell_cho", gru_cell_cho, as_tensor(x_t), as_tensor(h_prev), as_tensors(p))
     assert_close("h_t", h_t, gru_step(x_t, h_prev, p, "before"), FLOAT64, _step_mistakes(x_t, h_prev, p, "before"))
-    passed(f"gru_cell_cho follows Cho et al. 2014, reset before the product (float64, {describe()}), "
-           f"N={N} D={D} H={H}")
+    passed(tr("gru_cell_cho follows Cho et al. 2014, reset before the product (float64, "
+              "{describe}), N={n} D={d} H={h}", describe=describe(), n=N, d=D, h=H))
 
 
 def check_gru_cell_torch(gru_cell_torch, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
@@ -177,12 +182,12 @@ def check_gru_cell_torch(gru_cell_torch, seed: int = 0, N: int = 3, D: int = 4, 
     p = split_torch(*weights)
     mistakes = _step_mistakes(x_t, h_prev, p, "after")
     for label, order in {"z, r, n (Keras's order)": ("z", "r", "n"), "n, r, z": ("n", "r", "z")}.items():
-        mistakes[f"the blocks are read in the order {label}; torch.nn.GRU stacks r, z, n"] = \
+        mistakes[tr("the blocks are read in the order {label}; torch.nn.GRU stacks r, z, n", label=label)] = \
             gru_step(x_t, h_prev, split_torch(*weights, order=order), "after")
     assert_close("h_t", h_t, want, FLOAT64, mistakes)
-    check_gradients((h_t * r_h).sum(), ours, {k: t.grad for k, t in ref.items()}, "your gru_cell_torch")
-    passed(f"gru_cell_torch matches torch.nn.GRUCell, blocks r, z, n, forward and gradients (float64, "
-           f"{describe()}), N={N} D={D} H={H}")
+    check_gradients((h_t * r_h).sum(), ours, {k: t.grad for k, t in ref.items()}, tr("your gru_cell_torch"))
+    passed(tr("gru_cell_torch matches torch.nn.GRUCell, blocks r, z, n, forward and gradients "
+              "(float64, {describe}), N={n} D={d} H={h}", describe=describe(), n=N, d=D, h=H))
 
 
 @depends_on(gru_cell_torch=check_gru_cell_torch)
@@ -207,15 +212,17 @@ def check_gru_layer(gru_layer, seed: int = 0, N: int = 2, T: int = 5, D: int = 3
                                                                              strict=True)}
     result = learner("gru_layer", gru_layer, *args.values())
     if not returns(result, 2):
-        fail("gru_layer must return (outputs, h_T)")
+        fail(tr("gru_layer must return (outputs, h_T)"))
     got_out, got_h = result
-    assert_close("outputs (h_t at every step)", got_out, out, FLOAT64, _layer_mistakes(x, h0, split_torch(*weights)))
+    assert_close(tr("outputs (h_t at every step)"), got_out, out, FLOAT64,
+                 _layer_mistakes(x, h0, split_torch(*weights)))
     assert_close("h_T", got_h, h_T[0])
     loss = (got_out * as_tensor(R)).sum() + (got_h * as_tensor(r_h)).sum()
     f32 = [as_tensor(a, dtype=torch.float32) for a in (x, h0, *weights)]
     tol = check_backward_and_float32(loss, args, want_grads, lambda: learner("gru_layer", gru_layer, *f32)[0], out)
-    passed(f"gru_layer matches torch.nn.GRU forward and backward (float64), and forward in float32 "
-           f"(rtol {tol.rtol}), on {describe()}; N={N} T={T} H={H}")
+    passed(tr("gru_layer matches torch.nn.GRU forward and backward (float64), and forward in "
+              "float32 (rtol {rtol}), on {describe}; N={n} T={t} H={h}", rtol=tol.rtol, describe=describe(), n=N,
+              t=T, h=H))
 
 
 def _layer_mistakes(x, h0, p: dict) -> dict:
@@ -226,8 +233,9 @@ def _layer_mistakes(x, h0, p: dict) -> dict:
         h = gru_step(x[:, t], h, p, "after")
         outs.append(h)
         from_h0.append(gru_step(x[:, t], h0, p, "after"))
-    return {"h_0 is fed to every step: carry h_t from one step to the next": np.stack(from_h0, axis=1),
-            "outputs are one step late: outputs[:, t] holds h_{t-1}; store h_t after computing it":
+    return {tr("h_0 is fed to every step: carry h_t from one step to the next"): np.stack(from_h0, axis=1),
+            tr("outputs are one step late: outputs[:, t] holds h_{t-1}; store h_t after "
+               "computing it"):
                 np.stack(stale, axis=1)}
 
 
@@ -250,26 +258,27 @@ def check_relabel_update_gate(relabel_update_gate, seed: int = 0, N: int = 3, D:
     given = as_tensors(p)
     q = learner("relabel_update_gate", relabel_update_gate, given)
     if not isinstance(q, dict):
-        fail("relabel_update_gate must return a new dict of parameters")
+        fail(tr("relabel_update_gate must return a new dict of parameters"))
     if any(not np.array_equal(to_numpy(given[k]), v) for k, v in p.items()):
-        fail("relabel_update_gate changed the dict it was given: build and return a new one")
+        fail(tr("relabel_update_gate changed the dict it was given: build and return a new one"))
     missing = sorted(set(p) - set(q))
     if missing:
-        fail(f"the returned dict has no entries {missing}")
+        fail(tr("the returned dict has no entries {missing}", missing=missing))
     for kind in ("W", "V", "b"):
         name = f"{kind}_z"
         assert_close(name, q[name], -p[name], FLOAT64, {
-            f"{name} was left as it is: σ(−a) = 1 − σ(a), so z'_t = 1 − z_t needs the update gate's "
-            "pre-activation negated": p[name],
-            f"{name} became 1 − {name}; the gate's value is 1 − z_t, but its parameters are negated: "
-            "σ(−a) = 1 − σ(a)": 1 - p[name]})
+            tr("{name} was left as it is: σ(−a) = 1 − σ(a), so z'_t = 1 − z_t needs the update "
+               "gate's pre-activation negated", name=name): p[name],
+            tr("{name} became 1 − {name}; the gate's value is 1 − z_t, but its parameters are "
+               "negated: σ(−a) = 1 − σ(a)", name=name): 1 - p[name]})
         for gate in ("r", "n"):
             assert_close(f"{kind}_{gate}", q[f"{kind}_{gate}"], p[f"{kind}_{gate}"], FLOAT64, {
-                f"{kind}_{gate} was negated too: only the update gate changes its meaning": -p[f"{kind}_{gate}"]})
+                tr("{kind}_{gate} was negated too: only the update gate changes its meaning", kind=kind,
+                   gate=gate): -p[f"{kind}_{gate}"]})
     x_t, h_prev = rng.normal(size=(N, D)), rng.normal(size=(N, H))
-    assert_close("h_t in the other convention", gru_step(x_t, h_prev, {k: to_numpy(v) for k, v in q.items()},
+    assert_close(tr("h_t in the other convention"), gru_step(x_t, h_prev, {k: to_numpy(v) for k, v in q.items()},
                                                             keep="1-z"), gru_step(x_t, h_prev, p))
-    passed("relabel_update_gate: with z' = 1 − z the other convention computes the same h_t")
+    passed(tr("relabel_update_gate: with z' = 1 − z the other convention computes the same h_t"))
 
 
 readable_tracebacks(globals())

@@ -34,6 +34,7 @@ from grader.checks import (
     torch_cell,
 )
 from grader.device import describe, device
+from grader.i18n import tr
 from grader.tolerance import FLOAT64, assert_close, fail, to_numpy
 
 GATES = ("i", "f", "g", "o")  # torch.nn.LSTM's order in the fused matrices
@@ -78,44 +79,47 @@ def check_lstm_gates(lstm_gates, seed: int = 0, N: int = 3, D: int = 4, H: int =
     ref = _gate_values(x_t, h_prev, p)
     result = learner("lstm_gates", lstm_gates, as_tensor(x_t), as_tensor(h_prev), as_tensors(p))
     if not returns(result, 4):
-        fail("lstm_gates must return the four gates (f_t, i_t, g_t, o_t)")
-    names = {"f": "f_t (forget gate)", "i": "i_t (input gate)", "g": "g_t (candidate)", "o": "o_t (output gate)"}
+        fail(tr("lstm_gates must return the four gates (f_t, i_t, g_t, o_t)"))
+    names = {"f": tr("f_t (forget gate)"), "i": tr("i_t (input gate)"), "g": tr("g_t (candidate)"),
+             "o": tr("o_t (output gate)")}
     for gate, got in zip(("f", "i", "g", "o"), result, strict=True):
         others = {o: ref[o] for o in ("f", "i", "g", "o") if o != gate}
         mistakes = term_mistakes(names[gate], gate, ref["pre"][gate], x_t, h_prev, p,
                                  "tanh" if gate == "g" else "sigmoid")
-        mistakes.update({f"this is {names[o]}: the gates are returned in the wrong order; return "
-                         f"(f_t, i_t, g_t, o_t)": v for o, v in others.items()})
+        mistakes.update({tr("this is {names}: the gates are returned in the wrong order; return (f_t, i_t, "
+                            "g_t, o_t)", names=names[o]): v for o, v in others.items()})
         assert_close(names[gate], got, ref[gate], FLOAT64, mistakes)
-    passed(f"lstm_gates: f_t, i_t, g_t, o_t follow their equations (float64, {describe()}), N={N} D={D} H={H}")
+    passed(tr("lstm_gates: f_t, i_t, g_t, o_t follow their equations (float64, {describe}), "
+              "N={n} D={d} H={h}", describe=describe(), n=N, d=D, h=H))
 
 
 def _cell_mistakes(ref: dict, c_prev, h_prev) -> tuple[dict, dict]:
     f, i, g, o = ref["f"], ref["i"], ref["g"], ref["o"]
     c = f * c_prev + i * g
     c_mistakes = {
-        "the forget gate multiplies h_{t-1}; it must multiply the cell state: c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t":
+        tr("the forget gate multiplies h_{t-1}; it must multiply the cell state: c_t = f_t "
+           "⊙ c_{t-1} + i_t ⊙ g_t"):
             f * h_prev + i * g,
-        "the input gate is missing: c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t": f * c_prev + g,
-        "the forget gate is missing: c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t": c_prev + i * g,
-        "f_t and i_t are swapped in the cell update": i * c_prev + f * g,
+        tr("the input gate is missing: c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t"): f * c_prev + g,
+        tr("the forget gate is missing: c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t"): c_prev + i * g,
+        tr("f_t and i_t are swapped in the cell update"): i * c_prev + f * g,
     }
     h_mistakes = {
-        "h_t uses tanh(c_{t-1}); it must use the new cell state: h_t = o_t ⊙ tanh(c_t)": o * np.tanh(c_prev),
-        "tanh is missing from the output: h_t = o_t ⊙ tanh(c_t)": o * c,
-        "sigmoid used where h_t needs tanh(c_t)": o * sigmoid(c),
-        "the output gate is missing: h_t = o_t ⊙ tanh(c_t)": np.tanh(c),
+        tr("h_t uses tanh(c_{t-1}); it must use the new cell state: h_t = o_t ⊙ tanh(c_t)"): o * np.tanh(c_prev),
+        tr("tanh is missing from the output: h_t = o_t ⊙ tanh(c_t)"): o * c,
+        tr("sigmoid used where h_t needs tanh(c_t)"): o * sigmoid(c),
+        tr("the output gate is missing: h_t = o_t ⊙ tanh(c_t)"): np.tanh(c),
     }
     return c_mistakes, h_mistakes
 
 
 def _check_cell_result(result, name, want_h, want_c, ref, c_prev, h_prev):
     if not returns(result, 2):
-        fail(f"{name} must return the pair (h_t, c_t)")
+        fail(tr("{name} must return the pair (h_t, c_t)", name=name))
     h_t, c_t = result
     c_mistakes, h_mistakes = _cell_mistakes(ref, c_prev, h_prev)
-    assert_close("c_t (the cell update)", c_t, want_c, FLOAT64, c_mistakes)
-    assert_close("h_t (the output)", h_t, want_h, FLOAT64, h_mistakes)
+    assert_close(tr("c_t (the cell update)"), c_t, want_c, FLOAT64, c_mistakes)
+    assert_close(tr("h_t (the output)"), h_t, want_h, FLOAT64, h_mistakes)
 
 
 def _reference_cell(W, V, b, x_t, h_prev, c_prev) -> tuple:
@@ -153,19 +157,21 @@ def check_lstm_cell(lstm_cell, seed: int = 0, N: int = 3, D: int = 4, H: int = 5
                      {k: ours[f"p['{k}']"] for k in p})
     _check_cell_result(result, "lstm_cell", want_h.detach(), want_c.detach(), _gate_values(x_t, h_prev, p), c_prev,
                        h_prev)
-    check_gradients(readout(*result), ours, {k: t.grad for k, t in ref.items()}, "your lstm_cell")
-    passed(f"lstm_cell matches torch.nn.LSTMCell, forward and gradients (float64, {describe()}), N={N} D={D} H={H}")
+    check_gradients(readout(*result), ours, {k: t.grad for k, t in ref.items()}, tr("your lstm_cell"))
+    passed(tr("lstm_cell matches torch.nn.LSTMCell, forward and gradients (float64, "
+              "{describe}), N={n} D={d} H={h}", describe=describe(), n=N, d=D, h=H))
 
 
 _BACKWARD_MISTAKES = {
-    "through_h": "the gradient that reaches c_t through h_t = o_t ⊙ tanh(c_t) is missing: the cell's gradient is "
-                 "dc_t + dh_t ⊙ o_t ⊙ (1 - tanh²(c_t))",
-    "c_squared": "the derivative of tanh(c_t) was written 1 - c_t²; it is 1 - tanh²(c_t)",
-    "f_times_c_t": "f_t's gradient uses the new c_t; f_t multiplies c_{t-1}, so it is dc ⊙ c_{t-1}",
-    "gates_tanh_derivative": "the sigmoid gates' derivative was written 1 - σ²; it is σ(1 - σ)",
-    "candidate_sigmoid_derivative": "the candidate's derivative was written g(1 - g); g_t uses tanh: 1 - g_t²",
-    "bias_averaged": "the biases' gradients are averaged over the batch; they must be summed",
-    "transposed": "the weights' gradients are transposed: dW_* = da_*^T x_t (H, D), dV_* = da_*^T h_{t-1} (H, H)",
+    "through_h": tr("the gradient that reaches c_t through h_t = o_t ⊙ tanh(c_t) is missing: the "
+                    "cell's gradient is dc_t + dh_t ⊙ o_t ⊙ (1 - tanh²(c_t))"),
+    "c_squared": tr("the derivative of tanh(c_t) was written 1 - c_t²; it is 1 - tanh²(c_t)"),
+    "f_times_c_t": tr("f_t's gradient uses the new c_t; f_t multiplies c_{t-1}, so it is dc ⊙ c_{t-1}"),
+    "gates_tanh_derivative": tr("the sigmoid gates' derivative was written 1 - σ²; it is σ(1 - σ)"),
+    "candidate_sigmoid_derivative": tr("the candidate's derivative was written g(1 - g); g_t uses tanh: 1 - g_t²"),
+    "bias_averaged": tr("the biases' gradients are averaged over the batch; they must be summed"),
+    "transposed": tr("the weights' gradients are transposed: dW_* = da_*^T x_t (H, D), dV_* = da_*^T "
+                     "h_{t-1} (H, H)"),
 }
 """The classic mistakes of an LSTM backward pass by hand (CS231n's lstm_step_backward, Coursera's LSTM backward)."""
 
@@ -215,16 +221,17 @@ def check_lstm_cell_backward(lstm_cell_backward, seed: int = 0, N: int = 3, D: i
     result = learner("lstm_cell_backward", lstm_cell_backward, as_tensor(dh_t), as_tensor(dc_t), as_tensor(x_t),
                      as_tensor(h_prev), as_tensor(c_prev), as_tensors(p))
     if not returns(result, 4) or not isinstance(result[3], dict):
-        fail("lstm_cell_backward must return (dx_t, dh_prev, dc_prev, grads) with grads a dict")
+        fail(tr("lstm_cell_backward must return (dx_t, dh_prev, dc_prev, grads) with grads a dict"))
     missing = [k for k in p if k not in result[3]]
     if missing:
-        fail(f"grads has no entries {missing}: it needs W_*, V_* and b_* for each of f, i, g, o")
+        fail(tr("grads has no entries {missing}: it needs W_*, V_* and b_* for each of f, i, g, o",
+                missing=missing))
     want = _named((ref["x_t"].grad, ref["h_prev"].grad, ref["c_prev"].grad, {k: ref[f"p['{k}']"].grad for k in p}))
     predicted = {m: _named(_cell_backward(dh_t, dc_t, x_t, h_prev, c_prev, p, m)) for m in _BACKWARD_MISTAKES}
     for name, got in _named(result).items():
         assert_close(name, got, want[name], FLOAT64, {_BACKWARD_MISTAKES[m]: v[name] for m, v in predicted.items()})
-    passed(f"lstm_cell_backward matches torch.autograd through nn.LSTMCell (float64, {describe()}), "
-           f"N={N} D={D} H={H}")
+    passed(tr("lstm_cell_backward matches torch.autograd through nn.LSTMCell (float64, "
+              "{describe}), N={n} D={d} H={h}", describe=describe(), n=N, d=D, h=H))
 
 
 def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4, H: int = 5):
@@ -244,7 +251,7 @@ def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4
     ours = {k: as_tensor(v, requires_grad=True) for k, v in inputs.items()}
     result = learner("lstm_cell_fused", lstm_cell_fused, *ours.values())
     if not returns(result, 2):
-        fail("lstm_cell_fused must return the pair (h_t, c_t)")
+        fail(tr("lstm_cell_fused must return the pair (h_t, c_t)"))
     ref = _gate_values(x_t, h_prev, p)
     c_mistakes, h_mistakes = _cell_mistakes(ref, c_prev, h_prev)
     wrong_orders = {"i, f, o, g (CS231n's order)": ("i", "f", "o", "g"), "f, i, g, o": ("f", "i", "g", "o"),
@@ -254,21 +261,23 @@ def check_lstm_cell_fused(lstm_cell_fused, seed: int = 0, N: int = 3, D: int = 4
         q = {f"{kind}_{relabel[gate]}": p[f"{kind}_{gate}"] for gate in GATES for kind in ("W", "V", "b")}
         wrong = _gate_values(x_t, h_prev, q)
         wrong_c = wrong["f"] * c_prev + wrong["i"] * wrong["g"]
-        hint = f"the gates are read from the fused matrix in the order {label}; torch.nn.LSTM stacks i, f, g, o"
+        hint = tr("the gates are read from the fused matrix in the order {label}; torch.nn.LSTM "
+                  "stacks i, f, g, o", label=label)
         c_mistakes[hint] = wrong_c
         h_mistakes[hint] = wrong["o"] * np.tanh(wrong_c)
     sig_g = ref["f"] * c_prev + ref["i"] * sigmoid(ref["pre"]["g"])
     tanh_f = np.tanh(ref["pre"]["f"]) * c_prev + ref["i"] * ref["g"]
-    for hint, wrong_c in {"sigmoid used where g_t (the candidate, block 3 of i, f, g, o) needs tanh": sig_g,
-                          "tanh used where f_t (the forget gate, block 2 of i, f, g, o) needs sigmoid": tanh_f}.items():
+    for hint, wrong_c in {tr("sigmoid used where g_t (the candidate, block 3 of i, f, g, o) needs tanh"): sig_g,
+                          tr("tanh used where f_t (the forget gate, block 2 of i, f, g, o) needs sigmoid"):
+                              tanh_f}.items():
         c_mistakes[hint] = wrong_c
         h_mistakes[hint] = ref["o"] * np.tanh(wrong_c)
     h_t, c_t = result
-    assert_close("c_t (the cell update)", c_t, want_c, FLOAT64, c_mistakes)
-    assert_close("h_t (the output)", h_t, want_h, FLOAT64, h_mistakes)
-    check_gradients(readout(h_t, c_t), ours, {k: t.grad for k, t in theirs.items()}, "your lstm_cell_fused")
-    passed(f"lstm_cell_fused matches torch.nn.LSTMCell with the gates stacked i, f, g, o, forward and gradients "
-           f"(float64, {describe()})")
+    assert_close(tr("c_t (the cell update)"), c_t, want_c, FLOAT64, c_mistakes)
+    assert_close(tr("h_t (the output)"), h_t, want_h, FLOAT64, h_mistakes)
+    check_gradients(readout(h_t, c_t), ours, {k: t.grad for k, t in theirs.items()}, tr("your lstm_cell_fused"))
+    passed(tr("lstm_cell_fused matches torch.nn.LSTMCell with the gates stacked i, f, g, o, "
+              "forward and gradients (float64, {describe})", describe=describe()))
 
 
 @depends_on(lstm_cell_fused=check_lstm_cell_fused)
@@ -294,7 +303,7 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
     result = learner(name, lstm_layer, args["x"], (as_tensor(h0), as_tensor(c0)),
                      args["W"], args["V"], args["b"])
     if not returns(result, 2) or not returns(result[1], 2):
-        fail(f"{name} must return (outputs, (h_T, c_T))")
+        fail(tr("{name} must return (outputs, (h_T, c_T))", name=name))
     got_out, (got_h, got_c) = result
     with torch.no_grad():
         state0 = (as_tensor(h0), as_tensor(c0))
@@ -302,11 +311,12 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
         no_bias = torch_lstm(W, V, 0 * b, cell=False)(as_tensor(x), tuple(s[None] for s in state0))[0]
         cell = torch_lstm(W, V, b, cell=True)
         frozen = torch.stack([cell(as_tensor(x[:, t]), state0)[0] for t in range(T)], dim=1)
-    assert_close("outputs (h_t at every step)", got_out, out, FLOAT64, {
-        "outputs hold the cell states c_t; they must be the hidden states h_t": _c_sequence(p, x, h0, c0),
-        "the bias b is added twice (once in the input projections, again in the step)": twice,
-        "the bias b is missing: the gates' pre-activations are x_t W^T + h_{t-1} V^T + b": no_bias,
-        "every step starts from the initial state (h_0, c_0): carry h_t and c_t on to the next step": frozen,
+    assert_close(tr("outputs (h_t at every step)"), got_out, out, FLOAT64, {
+        tr("outputs hold the cell states c_t; they must be the hidden states h_t"): _c_sequence(p, x, h0, c0),
+        tr("the bias b is added twice (once in the input projections, again in the step)"): twice,
+        tr("the bias b is missing: the gates' pre-activations are x_t W^T + h_{t-1} V^T + b"): no_bias,
+        tr("every step starts from the initial state (h_0, c_0): carry h_t and c_t on to "
+           "the next step"): frozen,
     })
     assert_close("h_T", got_h, h_T[0])
     assert_close("c_T", got_c, c_T[0])
@@ -314,8 +324,9 @@ def check_lstm_layer(lstm_layer, seed: int = 0, N: int = 2, T: int = 5, D: int =
     f32 = [as_tensor(a, dtype=torch.float32) for a in (x, h0, c0, W, V, b)]
     tol = check_backward_and_float32(
         loss, args, want_grads, lambda: learner(name, lstm_layer, f32[0], (f32[1], f32[2]), *f32[3:])[0], out)
-    passed(f"{name} matches torch.nn.LSTM forward and backward (float64), and forward in float32 "
-           f"(rtol {tol.rtol}), on {describe()}; N={N} T={T} H={H}")
+    passed(tr("{name} matches torch.nn.LSTM forward and backward (float64), and forward in "
+              "float32 (rtol {rtol}), on {describe}; N={n} T={t} H={h}", name=name, rtol=tol.rtol,
+              describe=describe(), n=N, t=T, h=H))
 
 
 def _c_sequence(p, x, h0, c0):
@@ -347,8 +358,8 @@ def check_gates_to_torch(gates_to_torch, seed: int = 0, D: int = 3, H: int = 4, 
     old_b_hh = to_numpy(lstm.bias_hh_l0).copy()
     result = learner("gates_to_torch", gates_to_torch, as_tensors(p), lstm)
     if result is not None and result is not lstm:
-        fail("gates_to_torch must write into the module it is given (with torch.no_grad(): ....copy_(...)), "
-             "not build a new one")
+        fail(tr("gates_to_torch must write into the module it is given (with torch.no_grad(): "
+                "....copy_(...)), not build a new one"))
     W, V, b = fuse(p, GATES)
     x = rng.normal(size=(N, T, D))
     with torch.no_grad():
@@ -357,13 +368,15 @@ def check_gates_to_torch(gates_to_torch, seed: int = 0, D: int = 3, H: int = 4, 
     wrong = {}
     for label, order in {"i, f, o, g": ("i", "f", "o", "g"), "f, i, g, o": ("f", "i", "g", "o")}.items():
         with torch.no_grad():
-            wrong[f"the gates were stacked in the order {label}; torch.nn.LSTM expects i, f, g, o"] = \
+            wrong[tr("the gates were stacked in the order {label}; torch.nn.LSTM expects i, f, g, o",
+                     label=label)] = \
                 torch_lstm(*fuse(p, order), cell=False)(as_tensor(x))[0]
     with torch.no_grad():
-        wrong["bias_hh was left as it was: torch adds it to bias_ih, so set it to zero"] = \
+        wrong[tr("bias_hh was left as it was: torch adds it to bias_ih, so set it to zero")] = \
             torch_lstm(W, V, b + old_b_hh, cell=False)(as_tensor(x))[0]
-    assert_close("the module's output after gates_to_torch", got, want, FLOAT64, wrong)
-    passed("gates_to_torch writes the four gates into torch.nn.LSTM in the order i, f, g, o: same outputs")
+    assert_close(tr("the module's output after gates_to_torch"), got, want, FLOAT64, wrong)
+    passed(tr("gates_to_torch writes the four gates into torch.nn.LSTM in the order i, f, g, "
+              "o: same outputs"))
 
 
 readable_tracebacks(globals())

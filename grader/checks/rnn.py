@@ -16,6 +16,7 @@ import torch
 
 from grader.checks import as_tensor, depends_on, expect_callable, passed, readable_tracebacks, returns
 from grader.device import describe, device
+from grader.i18n import tr
 from grader.tolerance import assert_close, fail, likely_mistake
 
 PARAM_NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
@@ -115,34 +116,34 @@ def check_softmax(softmax, seed: int = 0, N: int = 4, V: int = 5):
     e = np.exp(z)
     got = softmax(z.copy())
     mistakes = {
-        "softmax normalised over axis 0 (the batch) instead of the last axis": e / e.sum(axis=0, keepdims=True),
-        "the exponentials are not divided by their sum": e,
-        "softmax normalised by the sum over the whole array instead of each row": e / e.sum(),
+        tr("softmax normalised over axis 0 (the batch) instead of the last axis"): e / e.sum(axis=0, keepdims=True),
+        tr("the exponentials are not divided by their sum"): e,
+        tr("softmax normalised by the sum over the whole array instead of each row"): e / e.sum(),
     }
     if got is not None and not likely_mistake(got, mistakes) and np.shape(got) == z.shape:
         sums = np.asarray(got, dtype=float).sum(axis=-1)
         if not np.allclose(sums, 1.0):
-            fail(f"softmax(z): the rows do not sum to 1 (row sums {np.round(sums, 4).tolist()}): normalise each row "
-                 "over the last axis, e / e.sum(axis=-1, keepdims=True)")
+            fail(tr("softmax(z): the rows do not sum to 1 (row sums {sums}): normalise each row over "
+                    "the last axis, e / e.sum(axis=-1, keepdims=True)", sums=np.round(sums, 4).tolist()))
     assert_close("softmax(z)", got, want, mistakes=mistakes)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, not as a warning
         big = softmax(z + 1000.0)
     if big is not None and not np.all(np.isfinite(np.asarray(big, dtype=float))):
-        raise AssertionError("softmax(z + 1000) contains NaN or inf: np.exp overflows for large scores; "
-                             "subtract each row's maximum first")
+        raise AssertionError(tr("softmax(z + 1000) contains NaN or inf: np.exp overflows for large scores; "
+                                "subtract each row's maximum first"))
     assert_close("softmax(z + 1000)", big, want)
     apart = z.copy()
     apart[1:] += 1000.0  # rows of different scales: each needs its own maximum
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         mixed = softmax(apart.copy())
     if mixed is not None and not np.all(np.isfinite(np.asarray(mixed, dtype=float))):
-        raise AssertionError("softmax of a batch whose rows differ in scale (rows 1.. shifted by 1000) contains NaN "
-                             "or inf: subtract each row's own maximum (z.max(axis=-1, keepdims=True)), not one "
-                             "maximum of the whole array")
-    assert_close("softmax of a batch whose rows differ in scale", mixed, want)
-    assert_close("softmax of a single vector z[0]", softmax(z[0].copy()), want[0])
-    passed(f"softmax matches torch.softmax on {N}x{V} inputs, and stays finite for z + 1000 and for rows of "
-           "different scales")
+        raise AssertionError(tr("softmax of a batch whose rows differ in scale (rows 1.. shifted by 1000) "
+                                "contains NaN or inf: subtract each row's own maximum (z.max(axis=-1, "
+                                "keepdims=True)), not one maximum of the whole array"))
+    assert_close(tr("softmax of a batch whose rows differ in scale"), mixed, want)
+    assert_close(tr("softmax of a single vector z[0]"), softmax(z[0].copy()), want[0])
+    passed(tr("softmax matches torch.softmax on {n}x{v} inputs, and stays finite for z + 1000 "
+              "and for rows of different scales", n=N, v=V))
 
 
 def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0, N: int = 3, D: int = 4, H: int = 5, V: int = 6):
@@ -153,27 +154,28 @@ def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0, N: int = 3, D: int =
     want_h, want_y = ref_cell_forward(x_t, h_prev, P)
     result = rnn_cell_forward(x_t.copy(), h_prev.copy(), copy_params(P))
     if not returns(result, 2):
-        raise AssertionError("rnn_cell_forward must return the pair (h_t, y_t)")
+        raise AssertionError(tr("rnn_cell_forward must return the pair (h_t, y_t)"))
     h_t, y_t = result
 
     a = x_t @ P["W_xh"].T + h_prev @ P["W_hh"].T + P["b_h"]
     assert_close("h_t", h_t, want_h, mistakes={
-        "sigmoid used where h_t needs tanh": 1 / (1 + np.exp(-a)),
-        "tanh is missing: h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)": a,
-        "the bias b_h is missing": np.tanh(a - P["b_h"]),
-        "the recurrent term W_hh h_{t-1} is missing": np.tanh(a - h_prev @ P["W_hh"].T),
-        "the input term W_xh x_t is missing": np.tanh(a - x_t @ P["W_xh"].T),
+        tr("sigmoid used where h_t needs tanh"): 1 / (1 + np.exp(-a)),
+        tr("tanh is missing: h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)"): a,
+        tr("the bias b_h is missing"): np.tanh(a - P["b_h"]),
+        tr("the recurrent term W_hh h_{t-1} is missing"): np.tanh(a - h_prev @ P["W_hh"].T),
+        tr("the input term W_xh x_t is missing"): np.tanh(a - x_t @ P["W_xh"].T),
     })
     h = want_h.cpu().numpy()
     logits = h @ P["W_hy"].T + P["b_y"]
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     assert_close("y_t", y_t, want_y, mistakes={
-        "y_t is computed from h_{t-1}; it must use the new h_t": h_prev @ P["W_hy"].T + P["b_y"],
-        "the bias b_y is missing": logits - P["b_y"],
-        "softmax applied: rnn_cell_forward returns the logits y_t, not probabilities": e / e.sum(1, keepdims=True),
-        "tanh applied to y_t: the output layer is linear": np.tanh(logits),
+        tr("y_t is computed from h_{t-1}; it must use the new h_t"): h_prev @ P["W_hy"].T + P["b_y"],
+        tr("the bias b_y is missing"): logits - P["b_y"],
+        tr("softmax applied: rnn_cell_forward returns the logits y_t, not probabilities"): e / e.sum(1, keepdims=True),
+        tr("tanh applied to y_t: the output layer is linear"): np.tanh(logits),
     })
-    passed(f"rnn_cell_forward matches torch.nn.RNNCell + nn.Linear (float64, {describe()}), N={N} D={D} H={H}")
+    passed(tr("rnn_cell_forward matches torch.nn.RNNCell + nn.Linear (float64, {describe}), "
+              "N={n} D={d} H={h}", describe=describe(), n=N, d=D, h=H))
 
 
 @depends_on(rnn_cell_forward=check_rnn_cell_forward)
@@ -185,21 +187,22 @@ def check_rnn_forward(rnn_forward, seed: int = 0, N: int = 2, T: int = 5, D: int
     want_y, want_h = ref_forward(x, h0, P)
     result = rnn_forward(x.copy(), h0.copy(), copy_params(P))
     if not returns(result, 2):
-        raise AssertionError("rnn_forward must return the pair (y, h)")
+        raise AssertionError(tr("rnn_forward must return the pair (y, h)"))
     y, h = result
 
     from_h0 = np.tanh(x @ P["W_xh"].T + (h0 @ P["W_hh"].T)[:, None] + P["b_h"])
     ref_h = want_h.cpu().numpy()
     shifted = np.concatenate([h0[:, None], ref_h[:, :-1]], axis=1)
-    assert_close("h (all hidden states)", h, want_h, mistakes={
-        "h_0 is fed to every step; each step must receive the previous step's h_t": from_h0,
-        "h is shifted by one step: h[:, t] must hold h_t, the state after reading x[:, t]": shifted,
-        "h holds only zeros: store each step's h_t in h[:, t]": np.zeros_like(ref_h),
+    assert_close(tr("h (all hidden states)"), h, want_h, mistakes={
+        tr("h_0 is fed to every step; each step must receive the previous step's h_t"): from_h0,
+        tr("h is shifted by one step: h[:, t] must hold h_t, the state after reading x[:, t]"): shifted,
+        tr("h holds only zeros: store each step's h_t in h[:, t]"): np.zeros_like(ref_h),
     })
-    assert_close("y (all outputs)", y, want_y, mistakes={
-        "y[:, t] is computed from the state before step t": shifted @ P["W_hy"].T + P["b_y"],
+    assert_close(tr("y (all outputs)"), y, want_y, mistakes={
+        tr("y[:, t] is computed from the state before step t"): shifted @ P["W_hy"].T + P["b_y"],
     })
-    passed(f"rnn_forward matches torch.nn.RNN + nn.Linear (float64, {describe()}), N={N} T={T} D={D} H={H}")
+    passed(tr("rnn_forward matches torch.nn.RNN + nn.Linear (float64, {describe}), N={n} T={t} "
+              "D={d} H={h}", describe=describe(), n=N, t=T, d=D, h=H))
 
 
 def _np_cell_backward(da, x_t, h_prev, P):
@@ -216,7 +219,7 @@ def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0, N: int = 3, D: int
     want_dx, want_dh_prev, want = ref_cell_backward(dh_t, x_t, h_prev, P)
     result = rnn_cell_backward(dh_t.copy(), x_t.copy(), h_prev.copy(), h_t.copy(), copy_params(P))
     if not returns(result, 3) or not isinstance(result[2], dict):
-        raise AssertionError("rnn_cell_backward must return (dx_t, dh_prev, grads) with grads a dict")
+        raise AssertionError(tr("rnn_cell_backward must return (dx_t, dh_prev, grads) with grads a dict"))
     dx_t, dh_prev, grads = result
 
     da = dh_t * (1 - h_t**2)
@@ -227,26 +230,27 @@ def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0, N: int = 3, D: int
     def mistakes(i, key=None):
         pick = (lambda r: r[i]) if key is None else (lambda r: r[2][key])
         return {
-            "the tanh derivative (1 - h_t^2) is missing from the chain rule": pick(no_deriv),
-            "the sigmoid derivative h(1 - h) was used; tanh's derivative is 1 - h_t^2": pick(sigmoid_deriv),
-            "the tanh derivative uses h_{t-1}; it must use the new h_t": pick(prev_deriv),
+            tr("the tanh derivative (1 - h_t^2) is missing from the chain rule"): pick(no_deriv),
+            tr("the sigmoid derivative h(1 - h) was used; tanh's derivative is 1 - h_t^2"): pick(sigmoid_deriv),
+            tr("the tanh derivative uses h_{t-1}; it must use the new h_t"): pick(prev_deriv),
         }
 
     assert_close("dx_t", dx_t, want_dx, mistakes=mistakes(0))
     assert_close("dh_prev", dh_prev, want_dh_prev, mistakes={
-        **mistakes(1), "W_hh is transposed: dh_prev = da W_hh, not da W_hh^T": da @ P["W_hh"].T})
+        **mistakes(1), tr("W_hh is transposed: dh_prev = da W_hh, not da W_hh^T"): da @ P["W_hh"].T})
     for key in ("W_xh", "W_hh", "b_h"):
         if key not in grads:
-            raise AssertionError(f"grads has no entry '{key}'; it needs 'W_xh', 'W_hh' and 'b_h'")
+            raise AssertionError(tr("grads has no entry '{key}'; it needs 'W_xh', 'W_hh' and 'b_h'", key=key))
     assert_close("grads['W_xh']", grads["W_xh"], want["W_xh"], mistakes=mistakes(2, "W_xh"))
     assert_close("grads['W_hh']", grads["W_hh"], want["W_hh"], mistakes={
         **mistakes(2, "W_hh"),
-        "dW_hh is transposed: it is da^T h_{t-1} with shape (H, H)": h_prev.T @ da,
-        "dW_hh uses h_t; the weight multiplies h_{t-1}": da.T @ h_t,
+        tr("dW_hh is transposed: it is da^T h_{t-1} with shape (H, H)"): h_prev.T @ da,
+        tr("dW_hh uses h_t; the weight multiplies h_{t-1}"): da.T @ h_t,
     })
     assert_close("grads['b_h']", grads["b_h"], want["b_h"], mistakes={
-        **mistakes(2, "b_h"), "db_h is averaged over the batch; it must be summed": da.mean(0)})
-    passed(f"rnn_cell_backward matches torch.autograd through nn.RNNCell (float64, {describe()})")
+        **mistakes(2, "b_h"), tr("db_h is averaged over the batch; it must be summed"): da.mean(0)})
+    passed(tr("rnn_cell_backward matches torch.autograd through nn.RNNCell (float64, "
+              "{describe})", describe=describe()))
 
 
 def _np_backward(dy, x, h0, h, P, carry=True, accumulate=True, first_prev=None):
@@ -275,7 +279,7 @@ def check_rnn_backward(rnn_backward, seed: int = 0, N: int = 2, T: int = 4, D: i
     want, want_dh0 = ref_backward(dy, x, h0, P)
     result = rnn_backward(dy.copy(), x.copy(), h0.copy(), h.copy(), copy_params(P))
     if not returns(result, 2) or not isinstance(result[0], dict):
-        raise AssertionError("rnn_backward must return (grads, dh0) with grads a dict")
+        raise AssertionError(tr("rnn_backward must return (grads, dh0) with grads a dict"))
     grads, dh0 = result
 
     overwritten, _ = _np_backward(dy, x, h0, h, P, accumulate=False)
@@ -284,18 +288,20 @@ def check_rnn_backward(rnn_backward, seed: int = 0, N: int = 2, T: int = 4, D: i
     zeros, _ = _np_backward(dy, x, h0, h, P, first_prev=np.zeros_like(h0))
     for key in PARAM_NAMES:
         if key not in grads:
-            raise AssertionError(f"grads has no entry '{key}'; it needs all of {', '.join(PARAM_NAMES)}")
+            raise AssertionError(tr("grads has no entry '{key}'; it needs all of {param_names}", key=key,
+                                    param_names=', '.join(PARAM_NAMES)))
         assert_close(f"grads['{key}']", grads[key], want[key], mistakes={
-            "gradients are overwritten at each step; sum them over all time steps (+=)": overwritten[key],
-            "the gradient from step t+1 (dh_next) is not added to dL/dh_t": no_carry[key],
-            "only step t = 0 is wrong: there h_{t-1} must be h0, but h[:, t - 1] with t = 0 is h[:, -1], the last "
-            "state (Python's negative index)": wrapped[key],
-            "only step t = 0 is wrong: there h_{t-1} must be h0, not zeros": zeros[key],
+            tr("gradients are overwritten at each step; sum them over all time steps (+=)"): overwritten[key],
+            tr("the gradient from step t+1 (dh_next) is not added to dL/dh_t"): no_carry[key],
+            tr("only step t = 0 is wrong: there h_{t-1} must be h0, but h[:, t - 1] with t = 0 "
+               "is h[:, -1], the last state (Python's negative index)"): wrapped[key],
+            tr("only step t = 0 is wrong: there h_{t-1} must be h0, not zeros"): zeros[key],
         })
     assert_close("dh0", dh0, want_dh0, mistakes={
-        "the gradient from step t+1 (dh_next) is not added to dL/dh_t": no_carry_dh0,
+        tr("the gradient from step t+1 (dh_next) is not added to dL/dh_t"): no_carry_dh0,
     })
-    passed(f"rnn_backward matches torch.autograd through nn.RNN (float64, {describe()}), T={T}")
+    passed(tr("rnn_backward matches torch.autograd through nn.RNN (float64, {describe}), T={t}",
+              describe=describe(), t=T))
 
 
 # --- sampling -------------------------------------------------------------------------------------
@@ -322,12 +328,12 @@ def _indices(out, V: int) -> list[int] | None:
         return None
     got = np.asarray(out).ravel()
     if got.dtype.kind not in "iuf" or got.size > 10**6:
-        fail(f"sample must return a list of character indices, got {type(out).__name__} of {got.dtype} "
-             f"({got.size} values)")
+        fail(tr("sample must return a list of character indices, got {kind} of {dtype} ({size} "
+                "values)", kind=type(out).__name__, dtype=got.dtype, size=got.size))
     bad = got[(got < 0) | (got >= V) | (got != np.round(got))]
     if bad.size:
-        fail(f"sample returned index {bad[0].item()!r}, outside 0..{V - 1}: each index must pick one of the V "
-             "characters")
+        fail(tr("sample returned index {item!r}, outside 0..{v}: each index must pick one of the "
+                "V characters", item=bad[0].item(), v=V - 1))
     return [int(i) for i in got]
 
 
@@ -344,17 +350,17 @@ def check_sample(sample, seed: int = 0, V: int = 5, n: int = 3000):
     h_first[0, 0] = 1.0
     want = [(i + 1) % V for i in range(2 * V)]
     cases = [  # (params, h0, which model, what a constant output means)
-        (_cycle_params(V, False), np.zeros((1, V)), "that always moves to the next character",
-         "each sampled index must be fed back as the next input (one-hot)"),
-        (_cycle_params(V, True), h_first, "whose next character is decided by the hidden state",
-         "the hidden state h must be carried from each step to the next"),
+        (_cycle_params(V, False), np.zeros((1, V)), tr("that always moves to the next character"),
+         tr("each sampled index must be fed back as the next input (one-hot)")),
+        (_cycle_params(V, True), h_first, tr("whose next character is decided by the hidden state"),
+         tr("the hidden state h must be carried from each step to the next")),
     ]
     for params, h0, model, constant_hint in cases:
         got = _indices(sample(params, h0, 0, 2 * V, 1.0, np.random.default_rng(seed)), V)
         if got is None or len(got) != 2 * V:
-            fail(f"sample(..., n={2 * V}) must return {2 * V} indices, got {got!r}")
+            fail(tr("sample(..., n={value}) must return {value} indices, got {got!r}", value=2 * V, got=got))
         if got != want:
-            fail(f"with a model {model}, sample gave {got}, expected {want}",
+            fail(tr("with a model {model}, sample gave {got}, expected {want}", model=model, got=got, want=want),
                  constant_hint if len(set(got)) == 1 else "")
 
     logits = np.random.default_rng(seed + 1000).normal(0, 1.5, V)
@@ -363,27 +369,31 @@ def check_sample(sample, seed: int = 0, V: int = 5, n: int = 3000):
     first = sample(copy_params(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
     again = sample(copy_params(iid), np.zeros((1, V)), 0, 50, 1.0, np.random.default_rng(seed))
     if _indices(first, V) != _indices(again, V):
-        fail("two runs with generators of the same seed gave different samples: "
-             "draw with the `rng` argument (rng.choice), not np.random's global state")
+        fail(tr("two runs with generators of the same seed gave different samples: draw with the "
+                "`rng` argument (rng.choice), not np.random's global state"))
     for temperature in (0.5, 1.0, 2.0):
         samples = _indices(sample(copy_params(iid), np.zeros((1, V)), 0, n, temperature, np.random.default_rng(seed)),
                            V)
         if samples is None or len(samples) != n:
-            fail(f"sample(..., n={n}) must return {n} indices, got {'None' if samples is None else len(samples)}")
+            fail(tr("sample(..., n={n}) must return {n} indices, got {value}", n=n,
+                    value='None' if samples is None else len(samples)))
         freq = np.bincount(np.asarray(samples, dtype=np.int64), minlength=V) / len(samples)
         tv = _tv(freq, logits / temperature)
         if tv > 0.05:  # a correct sampler lands ~0.01 away at n = 3000; mistakes land 0.15 or more away
             hint = ""
             if freq.max() == 1.0:
-                hint = "every draw is the most likely character: sample from p (rng.choice), not argmax"
+                hint = tr("every draw is the most likely character: sample from p (rng.choice), not argmax")
             elif _tv(freq, logits * temperature) < 0.05:
-                hint = "the logits were multiplied by the temperature; divide them: softmax(y / temperature)"
+                hint = tr("the logits were multiplied by the temperature; divide them: softmax(y / "
+                          "temperature)")
             elif _tv(freq, logits) < 0.05:
-                hint = "the temperature is ignored: use softmax(y / temperature)"
+                hint = tr("the temperature is ignored: use softmax(y / temperature)")
             p = torch.softmax(as_tensor(logits / temperature), dim=0).cpu().numpy()
-            fail(f"at temperature {temperature} the sampled frequencies {np.round(freq, 3).tolist()} are "
-                 f"far from softmax(y / T) = {np.round(p, 3).tolist()} (total variation {tv:.3f} > 0.05)", hint)
-    passed(f"sample feeds back its samples, carries h, and matches softmax(y / T) at T = 0.5, 1, 2 (n={n})")
+            fail(tr("at temperature {temperature} the sampled frequencies {freq} are far from "
+                    "softmax(y / T) = {p} (total variation {tv:.3f} > 0.05)", temperature=temperature,
+                    freq=np.round(freq, 3).tolist(), p=np.round(p, 3).tolist(), tv=tv), hint)
+    passed(tr("sample feeds back its samples, carries h, and matches softmax(y / T) at T = "
+              "0.5, 1, 2 (n={n})", n=n))
 
 
 readable_tracebacks(globals())

@@ -26,6 +26,7 @@ from grader.checks import (
 )
 from grader.checks.lstm import check_lstm_layer
 from grader.device import describe, device
+from grader.i18n import tr
 from grader.tolerance import FLOAT64, assert_close, fail
 
 
@@ -57,22 +58,23 @@ def check_lstm_step(lstm_step, seed: int = 0, N: int = 3, H: int = 4):
     ours = {k: as_tensor(v, requires_grad=True) for k, v in (("gx_t", gx), ("h_prev", h0), ("c_prev", c0), ("V", V))}
     result = learner("lstm_step", lstm_step, ours["gx_t"], ours["h_prev"], ours["c_prev"], ours["V"])
     if not returns(result, 2):
-        fail("lstm_step must return the pair (h_t, c_t)")
+        fail(tr("lstm_step must return the pair (h_t, c_t)"))
     h_t, c_t = result
     wrong = {
-        "the blocks are read in the order i, f, o, g; torch.nn.LSTM stacks i, f, g, o":
+        tr("the blocks are read in the order i, f, o, g; torch.nn.LSTM stacks i, f, g, o"):
             _step_equations(gx, h0, c0, V, order="ifog"),
-        "sigmoid used where g_t (block 3 of i, f, g, o) needs tanh": _step_equations(gx, h0, c0, V, g_squash=sigmoid),
-        "c_t = f_t ⊙ c_{t-1} + g_t: the input gate i_t is missing": _step_equations(gx, h0, c0, V, with_i=False),
-        "h_t = o_t ⊙ c_t: tanh(c_t) is missing": _step_equations(gx, h0, c0, V, tanh_c=False),
+        tr("sigmoid used where g_t (block 3 of i, f, g, o) needs tanh"):
+            _step_equations(gx, h0, c0, V, g_squash=sigmoid),
+        tr("c_t = f_t ⊙ c_{t-1} + g_t: the input gate i_t is missing"): _step_equations(gx, h0, c0, V, with_i=False),
+        tr("h_t = o_t ⊙ c_t: tanh(c_t) is missing"): _step_equations(gx, h0, c0, V, tanh_c=False),
     }
     assert_close("c_t", c_t, want_c, FLOAT64, {k: c for k, (_, c) in wrong.items()})
     assert_close("h_t", h_t, want_h, FLOAT64, {k: h for k, (h, _) in wrong.items()})
     loss = (h_t * as_tensor(r_h)).sum() + (c_t * as_tensor(r_c)).sum()
     want = {**{k: t.grad for k, t in ref.items()}, "V": cell.weight_hh.grad}
-    check_gradients(loss, ours, want, "your lstm_step")
-    passed(f"lstm_step matches torch.nn.LSTMCell given the input projections, forward and backward (float64, "
-           f"{describe()}); N={N} H={H}")
+    check_gradients(loss, ours, want, tr("your lstm_step"))
+    passed(tr("lstm_step matches torch.nn.LSTMCell given the input projections, forward and "
+              "backward (float64, {describe}); N={n} H={h}", describe=describe(), n=N, h=H))
 
 
 def _counted(name: str, layer, seed: int, N: int, T: int, D: int, H: int, spy: str | None = None) -> tuple:
@@ -88,10 +90,13 @@ def check_lstm_layer_fused(lstm_layer_fused, seed: int = 0, N: int = 2, T: int =
     check_lstm_layer(lstm_layer_fused, seed=seed, N=N, T=T, D=D, H=H, name="lstm_layer_fused")
     products, _ = _counted("lstm_layer_fused", lstm_layer_fused, seed, N, T, D, H)
     if products > 2 * T:
-        fail(f"lstm_layer_fused made {products} matrix products for T = {T} steps ({products / T:g} per step): "
-             "stack the four gates' weights and compute all four gates with one product per term, x_t W^T and "
-             f"h_{{t-1}} V^T, 2 per step ({2 * T} in all); a product per gate and term makes 8 per step")
-    passed(f"lstm_layer_fused makes {products} matrix products for T = {T} steps (at most 2T = {2 * T})")
+        fail(tr("lstm_layer_fused made {products} matrix products for T = {t} steps "
+                "({products2:g} per step): stack the four gates' weights and compute all four "
+                "gates with one product per term, x_t W^T and h_{{t-1}} V^T, 2 per step ({value} "
+                "in all); a product per gate and term makes 8 per step", products=products, t=T,
+                products2=products / T, value=2 * T))
+    passed(tr("lstm_layer_fused makes {products} matrix products for T = {t} steps (at most 2T "
+              "= {value})", products=products, t=T, value=2 * T))
 
 
 def check_lstm_layer_precomputed(lstm_layer_precomputed, seed: int = 0, N: int = 2, T: int = 6, D: int = 3,
@@ -101,18 +106,20 @@ def check_lstm_layer_precomputed(lstm_layer_precomputed, seed: int = 0, N: int =
     check_lstm_layer(lstm_layer_precomputed, seed=seed, N=N, T=T, D=D, H=H, name="lstm_layer_precomputed")
     products, steps = _counted("lstm_layer_precomputed", lstm_layer_precomputed, seed, N, T, D, H, spy="step")
     if steps is None:
-        fail("lstm_layer_precomputed has no argument `step`: keep the signature "
-             "lstm_layer_precomputed(x, state, W, V, b, step=lstm_step)")
+        fail(tr("lstm_layer_precomputed has no argument `step`: keep the signature "
+                "lstm_layer_precomputed(x, state, W, V, b, step=lstm_step)"))
     if steps != T:
-        fail(f"lstm_layer_precomputed called its `step` argument {steps} times for T = {T} steps: call "
-             "h_t, c_t = step(gx_t, h_t, c_t, V) once per step, rather than writing the step out or calling "
-             "lstm_step by name (the race hands the layer a compiled step, which must be what runs)")
+        fail(tr("lstm_layer_precomputed called its `step` argument {steps} times for T = {t} "
+                "steps: call h_t, c_t = step(gx_t, h_t, c_t, V) once per step, rather than "
+                "writing the step out or calling lstm_step by name (the race hands the layer a "
+                "compiled step, which must be what runs)", steps=steps, t=T))
     if products > T + 1:
-        fail(f"lstm_layer_precomputed made {products} matrix products for T = {T} steps: compute the input "
-             f"projections of all steps with one product before the loop (x @ W.T + b), then one product per step "
-             f"(h_{{t-1}} V^T), T + 1 = {T + 1} in all")
-    passed(f"lstm_layer_precomputed makes {products} matrix products for T = {T} steps (T + 1 = {T + 1}) and "
-           f"calls step {steps} times")
+        fail(tr("lstm_layer_precomputed made {products} matrix products for T = {t} steps: "
+                "compute the input projections of all steps with one product before the loop (x "
+                "@ W.T + b), then one product per step (h_{{t-1}} V^T), T + 1 = {t2} in all", products=products,
+                t=T, t2=T + 1))
+    passed(tr("lstm_layer_precomputed makes {products} matrix products for T = {t} steps (T + "
+              "1 = {t2}) and calls step {steps} times", products=products, t=T, t2=T + 1, steps=steps))
 
 
 readable_tracebacks(globals())

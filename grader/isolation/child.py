@@ -48,7 +48,12 @@ def describe(error: BaseException) -> dict:
     where = [f"{f.filename[1:-1]}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames]
     if isinstance(error, SyntaxError) and error.filename and error.filename.startswith("<cell "):
         where.append(f"{error.filename[1:-1]}, line {error.lineno}: {(error.text or '').strip()}")
-    return {"type": type(error).__name__, "message": str(error)[:2000], "where": "\n".join(where[-6:])}
+    described = {"type": type(error).__name__, "message": str(error)[:2000], "where": "\n".join(where[-6:])}
+    from grader.isolation.tripwire import ReadyMadeModule
+
+    if isinstance(error, ReadyMadeModule):  # rebuilt by the grader, in the learner's language
+        described.update(template=error.template, fields=error.fields)
+    return described
 
 
 class StandInChecks(importlib.abc.MetaPathFinder, importlib.abc.Loader):

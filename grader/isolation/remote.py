@@ -8,6 +8,7 @@ Changes a function makes to its arguments in place (p.grad *= c, a dict edited) 
 """
 
 import builtins
+import contextlib
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ import torch
 from grader.device import device
 from grader.isolation import wire
 from grader.isolation.sandbox import Sandbox
-from grader.isolation.tripwire import ReadyMadeModule
+from grader.isolation.tripwire import MESSAGES, ReadyMadeModule
 
 
 class LearnerError(Exception):
@@ -151,7 +152,13 @@ def _learner_error(error: dict) -> Exception:
         except Exception:
             e = LearnerError(f"{error.get('type')}: {message}")
     elif error.get("type") == "ReadyMadeModule":
-        e = ReadyMadeModule(message)
+        fields = error.get("fields")
+        e = ReadyMadeModule("{message}", message=message)  # shown as it came, unless it is the tripwire's own
+        if error.get("template") in MESSAGES and isinstance(fields, dict) and set(fields) <= {"part", "name"}:
+            own = ReadyMadeModule(error["template"], **{k: str(v)[:200] for k, v in fields.items()})
+            with contextlib.suppress(KeyError, ValueError, IndexError):
+                str(own)  # all its fields are there
+                e = own
     else:
         e = LearnerError(f"{error.get('type')}: {message}")
     e.learner_where = str(error.get("where", ""))[:2000]

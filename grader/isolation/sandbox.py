@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.i18n import tr
 from grader.isolation import view, wire
 
 START_SECONDS = 120
@@ -151,12 +152,13 @@ class Sandbox:
             return wire.receive(self._in, self.deadline)
         except TimeoutError:
             self.close()
-            raise TimeLimit(f"it ran longer than the time limit of {self.limits.cell_seconds:g} s") from None
+            raise TimeLimit(tr("it ran longer than the time limit of {cell_seconds:g} s",
+                               cell_seconds=self.limits.cell_seconds)) from None
         except (EOFError, OSError):
             raise self._death() from None
         except wire.WireError as e:
             self.close()
-            raise Crashed(f"the notebook's process sent malformed data back ({e})") from None
+            raise Crashed(tr("the notebook's process sent malformed data back ({e})", e=e)) from None
 
     def _death(self) -> SandboxFailure:
         code = self.process.wait()
@@ -167,9 +169,11 @@ class Sandbox:
             code = -(code - 128)
         if code < 0:
             name = signal.Signals(-code).name
-            what = {"SIGSEGV": "a segmentation fault", "SIGKILL": "it was killed", "SIGABRT": "an abort"}
-            return Crashed(f"the Python process running the notebook died ({what.get(name, name)}, signal {name})")
-        return Crashed(f"the Python process running the notebook exited (exit code {code}: os._exit or a crash)")
+            what = {"SIGSEGV": tr("a segmentation fault"), "SIGKILL": tr("it was killed"), "SIGABRT": tr("an abort")}
+            return Crashed(tr("the Python process running the notebook died ({name}, signal {name2})",
+                              name=what.get(name, name), name2=name))
+        return Crashed(tr("the Python process running the notebook exited (exit code {code}: os._exit or a "
+                          "crash)", code=code))
 
     def _drain(self) -> None:
         """Read what the child writes to its file descriptors 1 and 2 directly, so it never blocks; count it."""
@@ -184,11 +188,12 @@ class Sandbox:
             memory, tasks = usage(pids)
             self.peak = max(self.peak, memory)
             if memory > self.limits.memory_bytes:
-                self.killed_for = MemoryLimit(f"it used more than the memory limit of "
-                                              f"{self.limits.memory_bytes / 2**30:g} GiB (all its processes, "
-                                              "/tmp and /dev/shm together)")
+                self.killed_for = MemoryLimit(tr("it used more than the memory limit of {memory_bytes:g} GiB "
+                                                 "(all its processes, /tmp and /dev/shm together)",
+                                                 memory_bytes=self.limits.memory_bytes / 2**30))
             elif tasks > self.limits.tasks:
-                self.killed_for = TaskLimit(f"it ran more than {self.limits.tasks} processes and threads at once")
+                self.killed_for = TaskLimit(tr("it ran more than {tasks} processes and threads at once",
+                                               tasks=self.limits.tasks))
             if self.killed_for:
                 self._kill()
                 return

@@ -31,7 +31,32 @@ runs kernels named *_backward (sigmoid_backward, tanh_backward, ...), which are 
 
 
 class ReadyMadeModule(AssertionError):
-    """Raised when the learner's code calls torch's own recurrent implementation."""
+    """Raised when the learner's code calls torch's own recurrent implementation (or autograd where the part asks
+    for gradients by hand). Its text is one of MESSAGES with its fields, put in the reader's language when shown:
+    in the sandbox that is English, so the grader rebuilds the exception from `template` and `fields`."""
+
+    def __init__(self, template: str, **fields):
+        super().__init__(template)
+        self.template, self.fields = template, {k: str(v) for k, v in fields.items()}
+
+    def __str__(self) -> str:
+        from grader.i18n import tr
+
+        return tr(self.template, **self.fields)
+
+
+def tr(message: str) -> str:
+    """Marks a message for the catalogue (grader.i18n): ReadyMadeModule translates it when it is shown."""
+    return message
+
+
+READY_MADE_USED = tr("{part} calls torch's ready-made recurrent implementation ({name}, used by nn.LSTM, "
+                     "nn.LSTMCell, nn.GRU, ...): this part asks for the equations written out, so it gets no points")
+AUTOGRAD_USED = tr("{part} lets autograd compute the gradients ({name}): this part asks for the chain rule worked "
+                   "out by hand, with torch operations on the values of the forward step, so it gets no points")
+SWITCHED_OFF = tr("{part} switched the grader's tripwire off (it popped torch's function or dispatch modes): this "
+                  "part gets no points")
+MESSAGES = (READY_MADE_USED, AUTOGRAD_USED, SWITCHED_OFF)
 
 
 def _op_name(func) -> str:
@@ -76,15 +101,11 @@ class Tripwire:
 
     def stop_if_ready_made(self, name: str) -> None:
         if name in READY_MADE:
-            raise ReadyMadeModule(
-                f"{self.part} calls torch's ready-made recurrent implementation ({name}, used by nn.LSTM, "
-                "nn.LSTMCell, nn.GRU, ...): this part asks for the equations written out, so it gets no points")
+            raise ReadyMadeModule(READY_MADE_USED, part=self.part, name=name)
 
     def stop_if_autograd(self, name: str) -> None:
         if self.by_hand and (name in AUTOGRAD or name.endswith("_backward")):
-            raise ReadyMadeModule(
-                f"{self.part} lets autograd compute the gradients ({name}): this part asks for the chain rule "
-                "worked out by hand, with torch operations on the values of the forward step, so it gets no points")
+            raise ReadyMadeModule(AUTOGRAD_USED, part=self.part, name=name)
 
     def __enter__(self):
         for mode in self.modes:
@@ -98,8 +119,7 @@ class Tripwire:
             if still_on:
                 mode.__exit__(kind, error, trace)
         if not all(on) and kind is None:
-            raise ReadyMadeModule(f"{self.part} switched the grader's tripwire off (it popped torch's function or "
-                                  "dispatch modes): this part gets no points")
+            raise ReadyMadeModule(SWITCHED_OFF, part=self.part)
         return False
 
 

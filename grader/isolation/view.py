@@ -2,7 +2,8 @@
 
 Readable: the system's libraries and programs, a few files of /etc that programs need to start (no
 passwords, no keys), Python and its packages, the course's helpers (rnncourse/, datasets/) and the part of
-grader/ that runs in the sandbox (grader/isolation/, tolerance.py, device.py). Not the checks (their
+grader/ that runs in the sandbox (grader/isolation/, tolerance.py, device.py, i18n.py but not the message
+catalogues, which hold the checks' mistakes in Korean). Not the checks (their
 references and catalogue of mistakes), not solutions/, not any class folder, not other processes. The list
 is fixed by where the course and Python are installed; the grader's working folder and sys.path play no part.
 """
@@ -15,7 +16,7 @@ from grader.course import GraderError
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = [REPO / "rnncourse", REPO / "datasets", REPO / "grader" / "__init__.py", REPO / "grader" / "device.py",
-          REPO / "grader" / "tolerance.py", REPO / "grader" / "isolation"]
+          REPO / "grader" / "i18n.py", REPO / "grader" / "tolerance.py", REPO / "grader" / "isolation"]
 SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
 ETC = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/fonts",
        "/etc/alternatives", "/etc/nsswitch.conf", "/etc/host.conf"]
