@@ -7,6 +7,8 @@ Every label is a symbol of the notebooks' equations: boxes are layers with weigh
 import matplotlib.pyplot as plt
 from matplotlib.patches import Circle, FancyBboxPatch
 
+from grader.i18n import tr
+
 LAYER, OPERATION, STATE = "#f6d55c", "#ed553b", "#3caea3"
 
 
@@ -49,7 +51,7 @@ def rnn(ax):
     _wire(ax, (4.3, 1.5), (4.3, 2.7))
     _wire(ax, (4.3, 3.3), (4.3, 4.2), label=r"$y_t$", offset=(0.1, 0))
     ax.text(3, 2.05, r"$W_{xh} x_t + W_{hh} h_{t-1} + b_h$", ha="center", fontsize=9)
-    _frame(ax, "RNN (notebooks 01, 02)", (-0.3, 7), (-0.3, 4.5))
+    _frame(ax, tr("RNN (notebooks 01, 02)"), (-0.3, 7), (-0.3, 4.5))
 
 
 def lstm(ax):
@@ -79,7 +81,7 @@ def lstm(ax):
     _wire(ax, (5.8, 2.4), (5.8, 2.12))
     _wire(ax, (5.1, 1.5), (5.1, 1.9), (5.58, 1.9))
     _wire(ax, (6.02, 1.9), (7.2, 1.9), label=r"$h_t$", at=1, offset=(-0.35, 0.12))
-    _frame(ax, "LSTM (notebooks 03, 05, 06)", (-0.3, 7.4), (-0.8, 3.7))
+    _frame(ax, tr("LSTM (notebooks 03, 05, 06)"), (-0.3, 7.4), (-0.8, 3.7))
 
 
 def gru(ax):
@@ -109,8 +111,8 @@ def gru(ax):
     _wire(ax, (4.82, 3.2), (5.68, 3.2))
     _wire(ax, (5.9, 2.52), (5.9, 2.98))
     _wire(ax, (6.12, 3.2), (7.4, 3.2), label=r"$h_t$", at=1, offset=(-0.35, 0.12))
-    ax.text(6.1, 2.5, "no tanh on\nthe output", fontsize=8, style="italic")
-    _frame(ax, "GRU, original form (notebook 04)", (-0.3, 7.6), (-0.8, 3.7))
+    ax.text(6.1, 2.5, tr("no tanh on\nthe output"), fontsize=8, style="italic")
+    _frame(ax, tr("GRU, original form (notebook 04)"), (-0.3, 7.6), (-0.8, 3.7))
 
 
 def bidirectional(ax, T: int = 4):
@@ -129,23 +131,34 @@ def bidirectional(ax, T: int = 4):
             _wire(ax, (x + 1.0, 2.1), (x + 0.5, 2.1))
     ax.text(-0.9, 1.35, r"$\overrightarrow{h}_t$", fontsize=11)
     ax.text(-0.9, 2.45, r"$\overleftarrow{h}_t$", fontsize=11)
-    ax.text(1.5 * (T - 1) + 0.75, 3.2, "2H numbers per step", fontsize=8, va="center", style="italic")
-    _frame(ax, "Bidirectional LSTM (notebook 05)", (-1.2, 1.5 * T + 0.8), (-0.5, 3.7))
+    ax.text(1.5 * (T - 1) + 0.75, 3.2, tr("2H numbers per step"), fontsize=8, va="center", style="italic")
+    _frame(ax, tr("Bidirectional LSTM (notebook 05)"), (-1.2, 1.5 * T + 0.8), (-0.5, 3.7))
 
 
-FORMS = {  # name: (inputs at steps, outputs at steps, where the course uses it)
-    "one to many": ([0], [0, 1, 2, 3], "01: sampling, each output fed back"),
-    "many to one": ([0, 1, 2, 3], [3], "02-04: the adding problem; 05: names by sex"),
-    "many to many, in step": ([0, 1, 2, 3], [0, 1, 2, 3], "01: next letter; 05: where names end"),
-    "many to many, read then write": ([0, 1, 2], [3, 4, 5], "not in this course (translation)"),
+FORMS = {  # name: (inputs at steps, outputs at steps)
+    "one to many": ([0], [0, 1, 2, 3]),
+    "many to one": ([0, 1, 2, 3], [3]),
+    "many to many, in step": ([0, 1, 2, 3], [0, 1, 2, 3]),
+    "many to many, read then write": ([0, 1, 2], [3, 4, 5]),
 }
-"""The RNN forms of the lecture notes, and which notebook uses which."""
+"""The RNN forms of the lecture notes."""
+
+
+def _form_captions() -> dict:
+    """Each form's title and where the course uses it, in the reader's language."""
+    return {"one to many": (tr("one to many"), tr("01: sampling, each output fed back")),
+            "many to one": (tr("many to one"), tr("02-04: the adding problem; 05: names by sex")),
+            "many to many, in step": (tr("many to many, in step"), tr("01: next letter; 05: where names end")),
+            "many to many, read then write": (tr("many to many, read then write"),
+                                              tr("not in this course (translation)"))}
 
 
 def forms():
     """The RNN forms: an input below a step, a hidden state in it, an output above it; arrows between steps."""
     fig, axes = plt.subplots(1, len(FORMS), figsize=(15, 2.6))
-    for ax, (name, (inputs, outputs, used)) in zip(axes, FORMS.items(), strict=True):
+    captions = _form_captions()
+    for ax, (name, (inputs, outputs)) in zip(axes, FORMS.items(), strict=True):
+        title, used = captions[name]
         steps = max(inputs + outputs) + 1
         for t in range(steps):
             _box(ax, (t, 1), "h", color=STATE, w=0.5, h=0.5)
@@ -159,7 +172,7 @@ def forms():
                 _wire(ax, (t + 0.25, 1), (t + 0.75, 1))
         ax.set(xlim=(-0.6, 5.6), ylim=(-0.9, 2.4), aspect="equal")
         ax.axis("off")
-        ax.set_title(name, fontsize=11)
+        ax.set_title(title, fontsize=11)
         ax.text(2.5, -0.6, used, ha="center", va="top", fontsize=9)
     fig.tight_layout()
     return fig

@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from grader.i18n import tr
+
 
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
@@ -105,6 +107,6 @@ def plot_speed(seconds: dict, title: str, reference: str = "torch.nn.LSTM") -> N
     ax.axvline(1, color="gray", lw=0.8)
     for y, r in enumerate(ratios[::-1]):
         ax.text(r, y, f" {r:.1f}×", va="center")
-    ax.set(xlabel=f"time of forward + backward / {reference}'s", title=title)
+    ax.set(xlabel=tr("time of forward + backward / {reference}'s", reference=reference), title=title)
     ax.set_xlim(0, max(ratios) * 1.15)
     fig.tight_layout()

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from grader.i18n import tr
 from rnncourse.tasks import BASELINE_MSE, accuracy, held_out_set, training_batches
 
 
@@ -99,9 +100,9 @@ def plot_histories(histories: list[History], title: str):
     for h in histories:
         ax_mse.plot(h.steps, h.test_mse, label=h.label)
         ax_acc.plot(h.steps, h.test_accuracy, label=h.label)
-    ax_mse.axhline(BASELINE_MSE, color="gray", ls="--", label="always predict 1")
-    ax_mse.set(yscale="log", xlabel="training step", ylabel="test MSE", title=title)
-    ax_acc.set(xlabel="training step", ylabel="test accuracy (|error| < 0.04)", ylim=(0, 1.02))
+    ax_mse.axhline(BASELINE_MSE, color="gray", ls="--", label=tr("always predict 1"))
+    ax_mse.set(yscale="log", xlabel=tr("training step"), ylabel=tr("test MSE"), title=title)
+    ax_acc.set(xlabel=tr("training step"), ylabel=tr("test accuracy (|error| < 0.04)"), ylim=(0, 1.02))
     ax_mse.legend(fontsize=8)
     ax_acc.legend(fontsize=8)
     fig.tight_layout()

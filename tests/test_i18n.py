@@ -20,9 +20,10 @@ HANGUL = re.compile("[\uac00-\ud7a3]")
 
 
 def messages_in_code() -> set[str]:
-    """Every message the grader's code marks with tr(), found as `pybabel extract -k tr` finds them."""
-    found = extract_from_dir(REPO / "grader", keywords={"tr": None}, comment_tags=())
-    return {message for _, _, message, _, _ in found if isinstance(message, str)}
+    """Every message the grader and the course's library mark with tr(), found as `pybabel extract -k tr` does."""
+    return {message for package in ("grader", "rnncourse")
+            for _, _, message, _, _ in extract_from_dir(REPO / package, keywords={"tr": None}, comment_tags=())
+            if isinstance(message, str)}
 
 
 def parts_checked() -> set[str]:
@@ -61,7 +62,7 @@ def test_messages_are_looked_up_only_by_their_literal_english_text():
     """tr() with a computed message would escape the test above; only the ones listed here may, and each is
     covered: a part's docstring (parts_checked) and the tripwire's messages (marked with its own tr())."""
     computed = []
-    for path in sorted((REPO / "grader").rglob("*.py")):
+    for path in sorted([*(REPO / "grader").rglob("*.py"), *(REPO / "rnncourse").rglob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "tr" and node.args and \
                     not isinstance(node.args[0], ast.Constant):
