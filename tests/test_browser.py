@@ -21,7 +21,8 @@ import pytest
 from grader.classroom import grade_class
 from grader.course import REPO, new_workspace
 from grader.lab import lab_command
-from grader.submissions import build, write_roster
+from grader.submissions import SAMPLE_CLASS, build, write_roster
+from grader.translations import TRANSLATIONS, read_translation, translate
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "build" / "browser"
@@ -48,6 +49,9 @@ def course(tmp_path_factory):
     write_roster(root, ("kim_minji", "park_seoyeon"))
     results = grade_class(root)  # also generates root/notebooks/01_rnn/01_rnn.ipynb and its Korean edition
     nbformat.write(build("01_rnn"), root / "notebooks" / "01_rnn" / "01_rnn_answered.ipynb")
+    sigmoid = build("01_rnn", {"rnn_cell_forward": SAMPLE_CLASS["lee_junho"]["01_rnn"]["rnn_cell_forward"]})
+    nbformat.write(translate(sigmoid, read_translation(TRANSLATIONS / "ko" / "01_rnn.md"), "ko"),
+                   root / "notebooks" / "ko" / "01_rnn" / "01_rnn_sigmoid.ipynb")
     assert (root / "notebooks" / "ko" / "01_rnn" / "01_rnn.ipynb").exists()  # generated beside the English one
 
     settings = root / "lab-settings" / "@jupyterlab"
@@ -159,6 +163,19 @@ def test_the_korean_edition_reads_in_korean_and_validates_like_the_english_one(c
     text = dialog.inner_text()
     assert "check_softmax(softmax)" in text and "NotImplementedError" in text  # the English edition's verdict
     assert "CHANGED" not in text  # the translated locked cells carry their own checksums
+    dialog.locator("button").last.click()
+
+
+def test_validate_explains_a_mistake_in_korean_in_the_korean_edition(course, page):
+    """Validate's kernel starts in the Korean edition's folder, so the checks speak Korean (grader.i18n)."""
+    open_notebook(page, course, "notebooks/ko/01_rnn/01_rnn_sigmoid.ipynb")
+    page.locator("jp-button.validate-button:visible").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text("예상 원인").first.wait_for(timeout=180_000)
+    page.screenshot(path=SHOTS / "8_validate_korean_mistake.png")
+    text = dialog.inner_text()
+    assert "check_rnn_cell_forward(rnn_cell_forward)" in text
+    assert "h_t이(가) 틀렸습니다" in text and "h_t에는 tanh가 필요한데 sigmoid를 썼습니다" in text
     dialog.locator("button").last.click()
 
 

@@ -79,6 +79,24 @@ def test_self_check_of_the_untouched_student_notebook_gives_zero():
     assert "NotImplementedError" in run.stdout
 
 
+def test_self_check_of_the_korean_edition_reports_in_korean_unless_asked_for_english():
+    run = grader("check", "notebooks/ko/01_rnn/01_rnn.ipynb")
+    assert run.returncode == 1
+    assert "자가 점검" in run.stdout and "합계 0/13" in run.stdout
+    assert "함수가 아직 노트북의 빈칸 그대로입니다" in run.stdout  # the placeholder, named in Korean
+    english = grader("check", "notebooks/ko/01_rnn/01_rnn.ipynb", "--lang", "en")
+    assert "total 0/13" in english.stdout and "still the notebook's placeholder" in english.stdout
+    assert not re.search("[가-힣]", english.stdout)
+
+
+def test_a_command_error_comes_in_the_language_asked_for(tmp_path):
+    run = grader("check", str(tmp_path / "01_rnn.ipynb"), "--lang", "ko")
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"오류: {tmp_path / '01_rnn.ipynb'}: 그런 파일이 없습니다"
+    refused = grader("check", "notebooks/01_rnn/01_rnn.ipynb", "--lang", "fr")
+    assert refused.returncode == 2 and "invalid choice: 'fr'" in refused.stderr
+
+
 @pytest.mark.parametrize("case, message", [
     ("missing", "no such file"),
     ("malformed_json", "not a readable notebook"),
@@ -143,6 +161,11 @@ def test_demo_grades_the_sample_class_through_the_whole_pipeline(tmp_path):
     assert f"sandbox   {describe_mode(mode())}" in run.stdout
     for student in ("kim_minji", "lee_junho", "park_seoyeon"):
         assert (tmp_path / "sample" / "feedback" / student / "05_bilstm" / "05_bilstm.html").exists()
+    korean = (tmp_path / "sample" / "feedback" / "lee_junho" / "01_rnn" / "feedback.txt").read_text()
+    assert "lee_junho의 01_rnn: 7 / 13점." in korean
+    assert "예상 원인: h_t에는 tanh가 필요한데 sigmoid를 썼습니다" in korean
+    english = (tmp_path / "sample" / "feedback" / "park_seoyeon" / "01_rnn" / "feedback.txt").read_text()
+    assert "01_rnn for park_seoyeon: 0 / 13 points." in english and not re.search("[가-힣]", english)
 
 
 def test_a_roster_without_an_id_column_is_refused(tmp_path):

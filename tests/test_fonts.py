@@ -1,9 +1,12 @@
 """Korean text in plots is drawn with real glyphs on a machine with only pip (rnncourse/fonts.py)."""
 
+import logging
 import warnings
 
 import matplotlib
 import numpy as np
+from matplotlib import font_manager
+from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
 
 import rnncourse  # noqa: F401  (importing the course's library sets the Korean fallback font)
@@ -48,3 +51,14 @@ def test_each_syllable_gets_its_own_glyph_not_the_same_empty_box():
         boxes = [rendered(ch, ["DejaVu Sans"]) for ch in "기소"]
     assert np.array_equal(boxes[0], boxes[1])                        # what the test would catch
     assert not np.array_equal(drawn[0], boxes[0])
+
+
+def test_bold_text_finds_a_bold_korean_font_without_a_warning(caplog):
+    """matplotlib looks up every family of the list for bold text (the diagrams' boxes): NanumGothicBold is there."""
+    with caplog.at_level(logging.WARNING, logger="matplotlib.font_manager"):
+        fig, ax = plt.subplots()
+        ax.text(0.5, 0.5, "굵은 글씨 tanh", weight="bold")
+        fig.canvas.draw()
+        plt.close(fig)
+    assert not [r for r in caplog.records if "Failed to find font weight" in r.getMessage()]
+    assert font_manager.findfont(FontProperties(family="NanumGothic", weight="bold")).endswith("NanumGothicBold.ttf")
