@@ -120,6 +120,17 @@ def open_notebook(page, course, path: str):
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # started and connected
 
 
+def validate(page, until: str, shot: str) -> str:
+    """Press Validate in the open notebook, wait for `until` in its dialog, keep a screenshot; the dialog's text."""
+    page.locator("jp-button.validate-button:visible").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text(until).first.wait_for(timeout=180_000)
+    page.screenshot(path=SHOTS / shot)
+    text = dialog.inner_text()
+    dialog.locator("button").last.click()
+    return text
+
+
 def test_student_notebook_runs_and_stops_at_the_first_graded_cell(course, page):
     open_notebook(page, course, "notebooks/01_rnn/01_rnn.ipynb")
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
@@ -132,51 +143,31 @@ def test_student_notebook_runs_and_stops_at_the_first_graded_cell(course, page):
 
 def test_validate_names_the_failing_cells_without_the_graders_code(course, page):
     open_notebook(page, course, "notebooks/01_rnn/01_rnn.ipynb")
-    page.locator("jp-button.validate-button:visible").click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.get_by_text("The following cell failed").first.wait_for(timeout=180_000)
-    page.screenshot(path=SHOTS / "2_validate_untouched.png")
-    text = dialog.inner_text()
+    text = validate(page, "The following cell failed", "2_validate_untouched.png")
     assert "check_softmax(softmax)" in text and "NotImplementedError" in text
     assert "grader/checks" not in text and "mistakes" not in text  # the learner's frames only
-    dialog.locator("button").last.click()
 
 
 def test_validate_says_success_for_the_reference_answers(course, page):
     open_notebook(page, course, "notebooks/01_rnn/01_rnn_answered.ipynb")
-    page.locator("jp-button.validate-button:visible").click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.wait_for(timeout=180_000)
-    dialog.get_by_text("Success! Your notebook passes all the tests.").wait_for(timeout=180_000)
-    page.screenshot(path=SHOTS / "3_validate_success.png")
-    dialog.locator("button").last.click()
+    validate(page, "Success! Your notebook passes all the tests.", "3_validate_success.png")
 
 
 def test_the_korean_edition_reads_in_korean_and_validates_like_the_english_one(course, page):
     open_notebook(page, course, "notebooks/ko/01_rnn/01_rnn.ipynb")
     page.locator(".jp-RenderedMarkdown h1", has_text="numpy로 만드는 바닐라 RNN").wait_for(timeout=60_000)
     page.screenshot(path=SHOTS / "6_korean_edition.png")
-    page.locator("jp-button.validate-button:visible").click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.get_by_text("The following cell failed").first.wait_for(timeout=180_000)
-    page.screenshot(path=SHOTS / "7_validate_korean_untouched.png")
-    text = dialog.inner_text()
+    text = validate(page, "The following cell failed", "7_validate_korean_untouched.png")
     assert "check_softmax(softmax)" in text and "NotImplementedError" in text  # the English edition's verdict
     assert "CHANGED" not in text  # the translated locked cells carry their own checksums
-    dialog.locator("button").last.click()
 
 
 def test_validate_explains_a_mistake_in_korean_in_the_korean_edition(course, page):
     """Validate's kernel starts in the Korean edition's folder, so the checks speak Korean (grader.i18n)."""
     open_notebook(page, course, "notebooks/ko/01_rnn/01_rnn_sigmoid.ipynb")
-    page.locator("jp-button.validate-button:visible").click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.get_by_text("예상 원인").first.wait_for(timeout=180_000)
-    page.screenshot(path=SHOTS / "8_validate_korean_mistake.png")
-    text = dialog.inner_text()
+    text = validate(page, "예상 원인", "8_validate_korean_mistake.png")
     assert "check_rnn_cell_forward(rnn_cell_forward)" in text
     assert "h_t이(가) 틀렸습니다" in text and "h_t에는 tanh가 필요한데 sigmoid를 썼습니다" in text
-    dialog.locator("button").last.click()
 
 
 def test_formgrader_shows_the_assignments_and_the_graded_class(course, page):
