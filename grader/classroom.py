@@ -71,12 +71,13 @@ class Result:
     sandbox: str = ""
     peak_mb: float = 0.0
     regraded: bool = True  # False: the recorded verdict was kept (nothing changed since)
+    timings: dict = field(default_factory=dict)  # Verdict.timings
 
     @classmethod
     def of(cls, v: Verdict, regraded: bool = True) -> "Result":
         return cls(v.student, v.assignment, v.status, v.score, v.max_score,
                    {p.grade_id: (p.score, p.max_score) for p in v.parts}, v.seconds, v.problems, v.sandbox,
-                   v.peak_bytes / 2**20, regraded)
+                   v.peak_bytes / 2**20, regraded, dict(v.timings))
 
 
 def grade_one(root: Path, student: str, assignment: str, version: str, limits: Limits = DEFAULT_LIMITS,
@@ -244,7 +245,10 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
 def _graded(jobs: list, workers: int):
     """Verdicts as they are made: here one after the other, or in a pool of spawned workers (unordered)."""
     if workers == 1:
-        yield from (grade_one(*job) for job in jobs)
+        try:
+            yield from (grade_one(*job) for job in jobs)
+        finally:  # the template of this process's sandboxes ends with the run
+            close_all()
         return
     pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start)
     try:

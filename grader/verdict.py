@@ -60,6 +60,9 @@ class Verdict:
     sandbox: str = ""  # the isolation it ran under: bubblewrap, landlock or off
     peak_bytes: int = 0  # the largest memory of its sandbox (all its processes, /tmp and /dev/shm)
     language: str = "en"  # the notebook's (grader.i18n): the language of every message in this verdict
+    timings: dict = field(default_factory=lambda: dict.fromkeys(("libraries", "start", "cells", "tests"), 0.0))
+    """Seconds: loading the sandbox's libraries (once per template), starting sandboxes from it, running the
+    learner's cells, running the tests (the bench's breakdown)."""
 
     @property
     def score(self) -> float:
@@ -200,6 +203,8 @@ class _Run:
             self.sandbox = None
             return True
         self.verdict.sandbox = self.sandbox.mode
+        self.verdict.timings["libraries"] += self.sandbox.libraries_seconds
+        self.verdict.timings["start"] += self.sandbox.start_seconds
         return True
 
     def _run_cells(self, upto: int) -> bool:
@@ -212,13 +217,16 @@ class _Run:
             if name in self.skip:
                 continue
             self.sandbox.deadline = self.deadline()
+            began = time.perf_counter()
             try:
                 answer = _cell_answer(self.sandbox.request({"op": "cell", "source": source, "name": name})[0])
             except SandboxFailure as e:
+                self.verdict.timings["cells"] += time.perf_counter() - began
                 self.skip.add(name)
                 self.verdict.problems.append(tr("cell {name} was stopped: {stopped}; it is skipped from here on",
                                                 name=name, stopped=self.stopped(e)))
                 return False
+            self.verdict.timings["cells"] += time.perf_counter() - began
             if name not in self.outputs:
                 self.outputs[name] = answer
                 self._note(name, answer, answer_cell)
@@ -320,7 +328,7 @@ def _grade_part(part: Part, test_source: str, imports: str, run: _Run, ran: int,
     code = compile(test_source, f"<test {part.grade_id}>", "exec")
     missing = []
     session.sandbox.deadline = run.deadline()
-    out = io.StringIO()
+    out, began = io.StringIO(), time.perf_counter()
     try:
         for name in sorted(_names(code) - set(namespace) - set(dir(__builtins__))):
             try:
@@ -346,6 +354,7 @@ def _grade_part(part: Part, test_source: str, imports: str, run: _Run, ran: int,
             part.message = _explain(e)
             part.error = not isinstance(e, AssertionError) and bool(getattr(e, "learner_where", ""))
     part.output = out.getvalue()[-5000:]
+    run.verdict.timings["tests"] += time.perf_counter() - began
 
 
 def _error_text(kind: str, message: str) -> str:

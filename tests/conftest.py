@@ -9,12 +9,19 @@ from mutants import MUTANTS
 
 from grader.classroom import grade_class
 from grader.course import GraderError, assignments, new_workspace
-from grader.isolation.sandbox import DEFAULT_LIMITS
+from grader.isolation.sandbox import DEFAULT_LIMITS, close_all
 from grader.ledger import Ledger
 from grader.selfcheck import check
 from grader.submissions import build
 
 PERFECT, UNTOUCHED = "perfect", "untouched"
+
+
+@pytest.fixture(autouse=True)
+def _no_template_left():
+    """A test that graded in this process leaves no sandbox template behind (tests count the sandboxes' processes)."""
+    yield
+    close_all()
 
 
 @pytest.fixture(scope="session")

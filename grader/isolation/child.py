@@ -19,6 +19,8 @@ import json
 import linecache
 import os
 import resource
+import select
+import socket
 import sys
 import traceback
 import types
@@ -216,18 +218,18 @@ def _captured(compute) -> tuple:
 
 
 def main(config: dict) -> None:
-    """Cap, confine, then load the libraries and answer requests until the grader closes the pipe."""
+    """The template: cap its processes, confine itself (without bubblewrap), load the libraries once, then fork
+    one sandbox per request from the grader, until the grader closes the control socket."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if config["tasks"]:  # processes and threads; the kernel counts them per user namespace (bubblewrap's)
         resource.setrlimit(resource.RLIMIT_NPROC, (config["tasks"], config["tasks"]))
-    if config["landlock"]:
+    if config["landlock"] and not config["private"]:  # the fallback: a first layer for the template and its forks
         from grader.isolation.landlock import confine
 
-        own = [] if "/proc" in config["read"] else [f"/proc/{os.getpid()}"]  # the fallback: its own entry only
-        confine(read=config["read"] + own, write=config["write"])
+        confine(read=config["read"], write=config["write"])
     sys.meta_path.insert(0, StandInChecks())
 
-    import numpy  # noqa: F401  (what the notebooks import, loaded once before the first cell)
+    import numpy  # noqa: F401  (what the notebooks import, loaded once before any sandbox is forked)
     import torch  # noqa: F401
 
     import grader.tolerance  # noqa: F401
@@ -235,13 +237,103 @@ def main(config: dict) -> None:
     import rnncourse.language  # noqa: F401
     import rnncourse.speed  # noqa: F401
     import rnncourse.train  # noqa: F401
+    from grader.isolation import namespaces
+
+    namespaces.not_dumpable()
+    control = socket.socket(fileno=config["control"])
+    control.send(json.dumps({"ready": True}).encode())
+    while True:
+        ready, _, _ = select.select([control], [], [], 0.05)
+        _report_exits(control)
+        if not ready:
+            continue
+        data, fds, _, _ = socket.recv_fds(control, 2**16, 3)
+        if not data:
+            os._exit(0)  # the grader is gone: every sandbox dies with this process
+        pid = os.fork()
+        if pid == 0:
+            _sandbox(config, json.loads(data), fds, control)
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps({"forked": pid}).encode())
+
+
+def _report_exits(control) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        control.send(json.dumps({"exited": pid, "code": os.waitstatus_to_exitcode(status)}).encode())
+
+
+def _sandbox(config: dict, request: dict, fds: list, control) -> None:
+    """In a fork of the template. Where bubblewrap runs: new namespaces, whose first process mounts a fresh /tmp
+    and /dev/shm and waits, as bubblewrap's own first process does, for the submission's process, which drops
+    every capability. That process (the only one without bubblewrap) takes its own session and Landlock layer
+    (which also keeps it from signalling the processes above it) and prints to the grader's pipe. Each process
+    of the chain exits as the one below it did (128 + n when a signal ended it)."""
+    from grader.isolation import namespaces
+    from grader.isolation.landlock import confine
+
+    try:
+        control.close()
+        namespaces.die_with_parent()
+        if config["private"]:
+            namespaces.unshare()
+            _wait_for(os.fork(), fds)  # outside the new namespaces
+            namespaces.die_with_parent()  # the first process of the new ones: when it ends, they all end
+            namespaces.private_tmp(config["tmp_bytes"])
+            _wait_for(os.fork(), fds)
+            namespaces.drop_capabilities()
+        os.setsid()
+        os.chdir(request["workdir"])
+        os.environ.update(request["env"])
+        read_fd, write_fd, out_fd = fds
+        os.dup2(out_fd, 1)
+        os.dup2(out_fd, 2)
+        os.dup2(read_fd, 3)
+        os.dup2(write_fd, 4)
+        os.closerange(5, 2**16)
+        if config["landlock"]:
+            own = [] if config["private"] else [f"/proc/{os.getpid()}"]  # the fallback: its own entry only
+            confine(read=request["read"] + own, write=request["write"])
+    except BaseException:
+        os._exit(70)
+    serve(3, 4)
+    os._exit(0)
+
+
+def _wait_for(pid: int, fds: list) -> None:
+    """In the parent (pid > 0): close the sandbox's pipes, reap every child until `pid` ends, exit as it did.
+    In the child (pid 0): return."""
+    if pid == 0:
+        return
+    for fd in fds:
+        os.close(fd)
+    while True:
+        try:
+            ended, status = os.wait()
+        except ChildProcessError:
+            os._exit(70)
+        if ended == pid:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(128 - code if code < 0 else code)
+
+
+def serve(read_fd: int, write_fd: int) -> None:
+    """Answer the grader's requests until it closes the pipe."""
     from grader.isolation import wire
 
-    read_fd, write_fd = config["fds"]
     child = _Child()
     wire.send(write_fd, {"ready": True})
     while True:
-        header, buffers = wire.receive(read_fd)
+        try:
+            header, buffers = wire.receive(read_fd)
+        except EOFError:
+            return
         answer, data = child.answer(header, buffers)
         wire.send(write_fd, answer, data)
 

@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,11 @@ from grader.i18n import tr
 from grader.isolation import view, wire
 
 START_SECONDS = 120
+def cold() -> bool:
+    """RNN_COURSE_COLD_START=1: every sandbox from a new template, as the grader did before there was one (the
+    bench's baseline)."""
+    return os.environ.get("RNN_COURSE_COLD_START") == "1"
+TEMPLATE_TASKS = 16  # the template's own threads and each sandbox's waiting first process, under RLIMIT_NPROC
 WATCH_SECONDS = 0.05
 
 
@@ -97,44 +103,185 @@ def describe_mode(name: str) -> str:
             "off": "OFF: this kernel has neither user namespaces nor Landlock; submissions can read files"}[name]
 
 
+class Template:
+    """The process every sandbox of this grader process is forked from, started once (and again if it dies): inside
+    bubblewrap where it runs, it has loaded numpy, torch and the course's helpers, so that a sandbox starts in
+    milliseconds instead of seconds. It never runs a submission's code; each fork takes its own namespaces, /tmp,
+    Landlock layer and no capabilities before it does (grader.isolation.child, namespaces.py)."""
+
+    current: "Template | None" = None
+
+    def __init__(self, limits: Limits, threads: int | None):
+        began = time.perf_counter()
+        self.key, self.mode = (limits.memory_bytes, limits.tasks, threads), mode()
+        private = self.mode == "bubblewrap"
+        self.root = "/tmp" if private else tempfile.mkdtemp(prefix="rnn-sandbox-")
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.root, "USER": "learner", "LANG": "C.UTF-8",
+               "MPLCONFIGDIR": self.root, "XDG_CACHE_HOME": self.root, "MPLBACKEND": "Agg",
+               "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0", "PYTORCH_NVML_BASED_CUDA_CHECK": "1",
+               "RNN_COURSE_DEVICE": os.environ.get("RNN_COURSE_DEVICE", "")}
+        if threads:
+            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+        read, write = view.landlock_rules(private, self.root)
+        config = {"control": theirs.fileno(), "landlock": self.mode != "off", "private": private,
+                  "read": read + ([] if private else ["/proc"]), "write": write, "tmp_bytes": limits.memory_bytes,
+                  "tasks": limits.tasks + TEMPLATE_TASKS if private else 0}
+        command = [sys.executable, "-P", "-s", "-B", "-m", "grader.isolation.child", json.dumps(config)]
+        if private:
+            env_args = [a for k, v in env.items() for a in ("--setenv", k, v)]
+            command = ["bwrap", *view.bwrap_arguments(limits.memory_bytes), "--cap-add", "CAP_SYS_ADMIN", *env_args,
+                       *command]
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.root,
+            env=env, pass_fds=(theirs.fileno(),), start_new_session=True, preexec_fn=die_with_parent)
+        theirs.close()
+        self.control, self.exits, self.lock = ours, {}, threading.Condition()
+        self.tail, self.forked = b"", []
+        threading.Thread(target=self._drain, daemon=True).start()
+        ours.settimeout(START_SECONDS)
+        try:
+            ready = ours.recv(2**16)
+        except OSError:
+            ready = b""
+        if not ready:
+            self.close()
+            time.sleep(0.1)
+            raise Crashed(tr("the Python process running the notebook could not start; it printed: {tail}",
+                             tail=self.tail.decode(errors="replace")[-600:]))
+        ours.settimeout(None)
+        threading.Thread(target=self._listen, daemon=True).start()
+        self.level = 2 if private else 1  # the template's process namespace: bubblewrap's, or the grader's
+        self.seconds, self.charged = time.perf_counter() - began, False  # its start, charged to its first sandbox
+
+    @classmethod
+    def get(cls, limits: Limits, threads: int | None) -> "Template":
+        """This process's template for these limits, started when there is none or it died."""
+        template = cls.current
+        if template is None or template.key != (limits.memory_bytes, limits.tasks, threads) or \
+                template.mode != mode() or template.process.poll() is not None:
+            if template is not None:
+                template.close()
+            cls.current = template = Template(limits, threads)
+        return template
+
+    def fork(self, workdir: str, fds: list) -> "Forked":
+        """A new sandbox's process, given the ends of its pipes (request in, answers out, its own output)."""
+        read, write = view.landlock_rules(self.mode == "bubblewrap", workdir)
+        request = {"workdir": workdir, "read": read, "write": write,
+                   "env": {"HOME": workdir, "MPLCONFIGDIR": workdir, "XDG_CACHE_HOME": workdir}}
+        with self.lock:
+            self.forked.clear()
+            socket.send_fds(self.control, [json.dumps(request).encode()], fds)
+            if not self.lock.wait_for(lambda: self.forked or self.process.poll() is not None, timeout=START_SECONDS) \
+                    or not self.forked:
+                raise Crashed(tr("the Python process running the notebook could not start; it printed: {tail}",
+                                 tail=self.tail.decode(errors="replace")[-600:]))
+            pid = self.forked[0]
+        return Forked(self, pid, self._host_pid(pid))
+
+    def _host_pid(self, pid: int) -> int:
+        """The grader's number for the template's child `pid` (the same outside bubblewrap)."""
+        for candidate in tree(self.process.pid):
+            ids = _nspids(candidate)
+            if len(ids) == self.level and ids[-1] == pid:
+                return candidate
+        return -1  # it has already exited
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                data = self.control.recv(2**16)
+            except OSError:
+                data = b""
+            with self.lock:
+                if not data:
+                    self.lock.notify_all()
+                    return
+                message = json.loads(data)
+                if "forked" in message:
+                    self.forked.append(message["forked"])
+                else:
+                    self.exits[message["exited"]] = message["code"]
+                self.lock.notify_all()
+
+    def _drain(self) -> None:
+        while chunk := self.process.stdout.read1(2**16):
+            self.tail = (self.tail + chunk)[-2000:]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.control.close()
+        for pid in tree(self.process.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
+        if self.mode != "bubblewrap":
+            shutil.rmtree(self.root, ignore_errors=True)
+        if Template.current is self:
+            Template.current = None
+
+
+class Forked:
+    """A sandbox's first process, forked by the template: what subprocess.Popen offers, for that process."""
+
+    def __init__(self, template: Template, pid: int, host_pid: int):
+        self.template, self.ns_pid, self.pid = template, pid, host_pid
+
+    def _ended(self) -> bool:
+        return self.ns_pid in self.template.exits or self.template.process.poll() is not None
+
+    def poll(self) -> int | None:
+        with self.template.lock:
+            return self.template.exits.get(self.ns_pid, -signal.SIGKILL) if self._ended() else None
+
+    def wait(self) -> int:
+        with self.template.lock:
+            self.template.lock.wait_for(self._ended, timeout=START_SECONDS)
+            return self.template.exits.get(self.ns_pid, -signal.SIGKILL)
+
+
+def _nspids(pid: int) -> list[int]:
+    """A process's number in each process namespace it is in, outermost first (from /proc/PID/status)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("NSpid:"):
+                return [int(n) for n in line.split()[1:]]
+    except (OSError, ValueError):
+        pass
+    return []
+
+
 class Sandbox:
-    """One isolated child process for one submission. `deadline` (time.monotonic()) bounds every request."""
+    """One isolated process for one submission, forked from the template. `deadline` (time.monotonic()) bounds
+    every request."""
 
     live: set = set()  # this process's open sandboxes, for close_all()
 
     def __init__(self, limits: Limits, threads: int | None = None, deadline: float | None = None):
         self.limits, self.mode = limits, mode()
-        self.workdir = "/tmp" if self.mode == "bubblewrap" else tempfile.mkdtemp(prefix="rnn-sandbox-")
+        self.deadline = min(time.monotonic() + max(START_SECONDS, limits.cell_seconds), deadline or float("inf"))
+        template = Template.get(limits, threads)
+        self.libraries_seconds = 0.0 if template.charged else template.seconds  # its template's start, if new
+        template.charged, began = True, time.perf_counter()
+        self.workdir = "/tmp" if self.mode == "bubblewrap" else tempfile.mkdtemp(dir=template.root)
         child_reads, parent_writes = os.pipe()
         parent_reads, child_writes = os.pipe()
-        env = {"PATH": "/usr/bin:/bin", "HOME": self.workdir, "USER": "learner", "LANG": "C.UTF-8",
-               "MPLCONFIGDIR": self.workdir, "XDG_CACHE_HOME": self.workdir, "MPLBACKEND": "Agg",
-               "NBGRADER_EXECUTION": "autograde", "PYTHONHASHSEED": "0",
-               "RNN_COURSE_DEVICE": os.environ.get("RNN_COURSE_DEVICE", "")}
-        if threads:
-            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
-        read, write = view.landlock_rules(self.mode == "bubblewrap", self.workdir)
-        config = {"fds": [child_reads, child_writes], "landlock": self.mode != "off", "read": read, "write": write,
-                  "tasks": limits.tasks if self.mode == "bubblewrap" else 0}
-        command = [sys.executable, "-P", "-s", "-B", "-m", "grader.isolation.child",
-                   json.dumps(config)]
-        if self.mode == "bubblewrap":
-            env_args = [a for k, v in env.items() for a in ("--setenv", k, v)]
-            command = ["bwrap", *view.bwrap_arguments(limits.memory_bytes), *env_args, *command]
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.workdir,
-            env=env, pass_fds=(child_reads, child_writes), start_new_session=True, preexec_fn=die_with_parent)
+        output, child_prints = os.pipe()
+        try:
+            self.process = template.fork(self.workdir, [child_reads, child_writes, child_prints])
+        finally:
+            for fd in (child_reads, child_writes, child_prints):
+                os.close(fd)
         Sandbox.live.add(self)
-        os.close(child_reads)
-        os.close(child_writes)
-        self._out, self._in = parent_writes, parent_reads
+        self._out, self._in, self.output = parent_writes, parent_reads, os.fdopen(output, "rb")
         self.printed, self.tail, self.killed_for, self.peak = 0, b"", None, 0
         threading.Thread(target=self._drain, daemon=True).start()
         threading.Thread(target=self._watch, daemon=True).start()
-        self.deadline = min(time.monotonic() + max(START_SECONDS, limits.cell_seconds), deadline or float("inf"))
         try:
             self.receive()
+            self.start_seconds = time.perf_counter() - began
         except Crashed as e:  # the course's own start-up failed: say what it printed
             time.sleep(0.1)
             raise Crashed(f"{e}; it printed: {self.tail.decode(errors='replace')[-600:]}") from None
@@ -165,7 +312,7 @@ class Sandbox:
         self.close()
         if self.killed_for:
             return self.killed_for
-        if self.mode == "bubblewrap" and code > 128:  # bwrap reports its child's death by a signal as 128 + n
+        if code > 128:  # the sandbox's first process reports its child's death by a signal as 128 + n
             code = -(code - 128)
         if code < 0:
             name = signal.Signals(-code).name
@@ -177,7 +324,7 @@ class Sandbox:
 
     def _drain(self) -> None:
         """Read what the child writes to its file descriptors 1 and 2 directly, so it never blocks; count it."""
-        while chunk := self.process.stdout.read1(2**16):
+        while chunk := self.output.read1(2**16):
             self.printed += len(chunk)
             self.tail = (self.tail + chunk)[-2000:]
 
@@ -200,7 +347,8 @@ class Sandbox:
             time.sleep(WATCH_SECONDS)
 
     def _kill(self) -> None:
-        for pid in tree(self.process.pid):  # bubblewrap's namespace dies with it; the fallback needs each one
+        for pid in tree(self.process.pid) if self.process.pid > 0 else []:  # its namespace dies with its first
+            # process; the fallback needs each one
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -208,6 +356,8 @@ class Sandbox:
         Sandbox.live.discard(self)
         self._kill()
         self.process.wait()
+        if cold() and Template.current is not None:  # a new template, its libraries loaded again, per sandbox
+            Template.current.close()
         for fd in (self._out, self._in):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -244,16 +394,17 @@ def tree(root: int) -> list[int]:
 
 
 def usage(pids: list[int]) -> tuple[int, int]:
-    """(bytes, tasks): the resident memory of the processes plus what their private /tmp and /dev/shm hold,
-    and their number of threads."""
+    """(bytes, tasks): the proportional memory of the processes (a page shared with the template, or between
+    them, counts in part to each) plus what their private /tmp and /dev/shm hold, and their number of threads."""
     memory, tasks, mounts = 0, 0, set()
     for pid in pids:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        memory += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+        fields = dict(line.split(":", 1) for line in (status + rollup).splitlines() if ":" in line)
+        memory += int(fields.get("Pss", fields.get("VmRSS", "0 kB")).split()[0]) * 1024
         tasks += int(fields.get("Threads", "1"))
         for folder in ("tmp", "dev/shm"):
             with contextlib.suppress(OSError):
@@ -264,9 +415,11 @@ def usage(pids: list[int]) -> tuple[int, int]:
 
 
 def close_all() -> None:
-    """Close every sandbox this process has open (a worker told to stop)."""
+    """Close every sandbox this process has open, and the template (a worker told to stop, a run that ends)."""
     for sandbox in list(Sandbox.live):
         sandbox.close()
+    if Template.current is not None:
+        Template.current.close()
 
 
 def die_with_parent() -> None:
