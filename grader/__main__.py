@@ -13,6 +13,7 @@ USAGE = """examples:
   python -m grader release                               regenerate notebooks/ from solutions/
   python -m grader release --check                       fail if notebooks/ is out of date
   python -m grader grade COURSE_DIR                      grade COURSE_DIR/submitted/<student>/<assignment>/
+  python -m grader grade COURSE_DIR --scheduler tcp://scheduler:8786   ... on a Dask cluster
   python -m grader demo                                  the whole pipeline on the bundled sample class
   python -m grader bench                                 time notebooks, grading and the LSTM variants
   python -m grader lab                                   JupyterLab for learners (Validate button on)
@@ -59,7 +60,7 @@ def _grade(root: Path, args) -> int:
     limits = Limits(cell_seconds=args.cell_timeout, submission_seconds=args.budget,
                     memory_bytes=int(args.memory * 2**30))
     try:
-        results = grade_class(root, workers=args.workers, limits=limits, force=args.force)
+        results = grade_class(root, workers=args.workers, limits=limits, force=args.force, scheduler=args.scheduler)
     except Interrupted as e:
         print(e, file=sys.stderr)
         return 130
@@ -68,9 +69,10 @@ def _grade(root: Path, args) -> int:
     ran = [r for r in now if r.seconds]
     attention = [r for r in results if r.status.startswith(NEEDS_ATTENTION)]
     modes = sorted({r.sandbox for r in now if r.sandbox}) or [mode()]
+    where = f"on the cluster at {args.scheduler}" if args.scheduler else f"with {args.workers} worker(s)"
     print(f"\n{len(results)} notebook-submissions: {len(now)} graded now, {len(results) - len(now)} kept "
-          f"(unchanged since their recorded verdict) in {time.perf_counter() - start:.1f} s with {args.workers} "
-          f"worker(s) (grading per submission: {sum(r.seconds for r in ran) / max(len(ran), 1):.1f} s on average; "
+          f"(unchanged since their recorded verdict) in {time.perf_counter() - start:.1f} s {where} "
+          f"(grading per submission: {sum(r.seconds for r in ran) / max(len(ran), 1):.1f} s on average; "
           f"the grader's peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB)")
     print("sandbox   " + "; ".join(describe_mode(m) for m in modes))
     if attention:
@@ -98,7 +100,7 @@ def cmd_demo(args) -> int:
 def cmd_bench(args) -> int:
     from grader.bench import bench
 
-    print(bench(args.out, tiny=args.tiny))
+    print(bench(args.out, tiny=args.tiny, grading=args.grading))
     print(f"\nwritten to {args.out}")
     return 0
 
@@ -111,6 +113,8 @@ def cmd_lab(args) -> int:
 
 def _grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a Dask distributed cluster (tcp://host:8786); its workers need the course installed")
     p.add_argument("--force", action="store_true",
                    help="grade every submission again, even those unchanged since their recorded verdict")
     p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell and per test (default 120)")
@@ -142,6 +146,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("bench", help="time every notebook, grading at scale and notebook 06's LSTM variants")
     p.add_argument("--out", type=Path, default=REPO / "build" / "bench.md", help="the report (markdown)")
     p.add_argument("--tiny", action="store_true", help="a quick run on tiny sizes (what the tests run)")
+    p.add_argument("--grading", action="store_true", help="only the sandbox's start and the class's grading")
     p.set_defaults(run=cmd_bench)
     p = sub.add_parser("lab", help="start JupyterLab on the course (or on a class folder) with nbgrader's extensions")
     p.add_argument("course_dir", type=Path, nargs="?", help="a graded class folder (default: the repository)")

@@ -191,10 +191,12 @@ def students_of(submitted: Path) -> tuple[list[str], dict[str, str]]:
     return students, refused
 
 
-def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, force: bool = False) -> list[Result]:
+def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, force: bool = False,
+                scheduler: str | None = None) -> list[Result]:
     """Grade every submission that changed since its recorded verdict (all with force), in `workers` processes
-    at once, recording each verdict as it arrives; write scores.csv and parts.csv; return one Result per
-    submission (and per refused folder). Interrupted when stopped; DiskFull when the disk fills."""
+    at once or on the Dask cluster at `scheduler` (grader.cluster), recording each verdict as it arrives; write
+    scores.csv and parts.csv; return one Result per submission (and per refused folder). Interrupted when
+    stopped; DiskFull when the disk fills."""
     root = Path(root).resolve()
     submitted = root / "submitted"
     if not submitted.is_dir():
@@ -225,7 +227,7 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
                 else:
                     jobs.append((root, s, a, version, limits, threads_per_worker(workers)))
         try:
-            for verdict, nb, made_from in _graded(jobs, workers):
+            for verdict, nb, made_from in _graded(jobs, workers, scheduler):
                 _record_safely(nbgrader, root, verdict, nb, ledger, made_from)
                 results[verdict.student, verdict.assignment] = Result.of(verdict)
         except KeyboardInterrupt:
@@ -242,8 +244,14 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
         return rows
 
 
-def _graded(jobs: list, workers: int):
-    """Verdicts as they are made: here one after the other, or in a pool of spawned workers (unordered)."""
+def _graded(jobs: list, workers: int, scheduler: str | None = None):
+    """Verdicts as they are made: here one after the other, in a pool of spawned workers, or on a Dask cluster
+    (unordered)."""
+    if scheduler:
+        from grader.cluster import graded_on
+
+        yield from graded_on(scheduler, jobs, _submission)
+        return
     if workers == 1:
         try:
             yield from (grade_one(*job) for job in jobs)

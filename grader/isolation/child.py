@@ -285,7 +285,7 @@ def _sandbox(config: dict, request: dict, fds: list, control) -> None:
             namespaces.unshare()
             _wait_for(os.fork(), fds)  # outside the new namespaces
             namespaces.die_with_parent()  # the first process of the new ones: when it ends, they all end
-            namespaces.private_tmp(config["tmp_bytes"])
+            namespaces.private_tmp(config["tmp_bytes"], config["read"])
             _wait_for(os.fork(), fds)
             namespaces.drop_capabilities()
         os.setsid()

@@ -12,7 +12,8 @@ import signal
 
 _libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID = 0x00020000, 0x08000000, 0x20000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x1, 0x2, 0x4, 0x20, 0x1000, 0x4000, 1 << 18
+MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 1, 4, 47, 4
 _CAPABILITY_VERSION_3 = 0x20080522
 
@@ -36,15 +37,36 @@ def unshare() -> None:
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID), "unshare")
 
 
-def private_tmp(size: int) -> bool:
-    """Fresh size-capped /tmp and /dev/shm, and a /proc of this process namespace where the kernel allows one
-    (it refuses when bubblewrap, run as root, covers parts of its own /proc: the template's /proc then stays,
-    showing the sandbox's two helper processes, which are not dumpable). Returns whether /proc is new."""
+def private_tmp(size: int, view: list[str]) -> bool:
+    """Fresh size-capped /tmp and /dev/shm, with the paths of the view that lie under /tmp (a course checked out
+    there) bound again, read-only; and a /proc of this process namespace where the kernel allows one (it refuses
+    when bubblewrap, run as root, covers parts of its own /proc: bubblewrap's /proc then stays, showing the
+    sandbox's helper processes above it, which are not dumpable). Returns whether /proc is new."""
     _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    for path in (b"/tmp", b"/dev/shm"):
-        _check(_libc.mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777".encode()),
-               f"mount tmpfs {path.decode()}")
+    under_tmp = [p for p in view if p.startswith("/tmp/")]
+    held = "/dev/shm/.view"  # the old /tmp, held here while the new one is mounted
+    if under_tmp:
+        os.makedirs(held, exist_ok=True)
+        _check(_libc.mount(b"/tmp", held.encode(), None, MS_BIND | MS_REC, None), "mount --rbind /tmp")
+    _tmpfs(b"/tmp", size)
+    for path in under_tmp:
+        if os.path.isdir(held + path[4:]):
+            os.makedirs(path, exist_ok=True)
+        else:  # a file: its folder, and an empty file to bind it on
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(path, "w").close()
+        _check(_libc.mount((held + path[4:]).encode(), path.encode(), None, MS_BIND | MS_REC, None), f"bind {path}")
+        _check(_libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None),
+               f"remount {path} read-only")
+    if under_tmp:
+        _check(_libc.umount2(held.encode(), MNT_DETACH), "umount the old /tmp")
+    _tmpfs(b"/dev/shm", size)
     return _libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV, None) == 0
+
+
+def _tmpfs(path: bytes, size: int) -> None:
+    _check(_libc.mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777".encode()),
+           f"mount tmpfs {path.decode()}")
 
 
 def drop_capabilities() -> None:
