@@ -25,9 +25,9 @@ from nbclient import NotebookClient
 
 from grader.course import REPO, SOLUTIONS, assignments, new_workspace
 from grader.submissions import build, write_roster
+from grader.verdict import TIMINGS
 
 NOTEBOOK_SECONDS, SERIES_SECONDS, WARM_SECONDS = 120, 480, 2
-TIMINGS = ("libraries", "start", "cells", "tests")  # grader.verdict.Verdict.timings
 _PEAK = "import re\nprint('peak-rss-kB', re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
 
 

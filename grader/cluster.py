@@ -11,7 +11,7 @@ Run workers with one thread each (`dask worker ADDRESS --nthreads 1`): a task is
 """
 
 from grader.classroom import NEEDS_ATTENTION
-from grader.course import REPO
+from grader.course import REPO, SOLUTIONS
 from grader.isolation.sandbox import Limits
 from grader.ledger import course_version
 from grader.verdict import Verdict, grade, unreadable
@@ -20,7 +20,7 @@ from grader.verdict import Verdict, grade, unreadable
 def grade_task(notebook: bytes, student: str, assignment: str, version: str, limits: Limits) -> tuple:
     """On a worker: (verdict, autograded notebook) of one submission, graded against the worker's course, which
     must be the version the grader's process asked for."""
-    source = REPO / "solutions" / assignment / f"{assignment}.ipynb"
+    source = _source(assignment)
     if course_version(assignment) != version:
         why = f"{NEEDS_ATTENTION}: this worker has another version of the course ({REPO}): install the same commit"
         return unreadable(source, student, assignment, why), None
@@ -41,8 +41,7 @@ def graded_on(address: str, jobs: list, submission):
         for root, student, assignment, version, limits, _ in jobs:
             data, made_from = submission(root, student, assignment, version)
             if isinstance(data, Exception):
-                source = REPO / "solutions" / assignment / f"{assignment}.ipynb"
-                yield unreadable(source, student, assignment, str(data)), None, made_from
+                yield unreadable(_source(assignment), student, assignment, str(data)), None, made_from
                 continue
             future = client.submit(grade_task, data, student, assignment, version, limits, pure=False)
             futures[future] = (student, assignment, made_from)
@@ -61,6 +60,10 @@ def _result(future, student: str, assignment: str) -> tuple[Verdict, dict | None
     try:
         return future.result()
     except Exception as e:
-        source = REPO / "solutions" / assignment / f"{assignment}.ipynb"
-        return unreadable(source, student, assignment, f"{NEEDS_ATTENTION}: on the cluster: {type(e).__name__}: {e}"), \
-            None
+        why = f"{NEEDS_ATTENTION}: on the cluster: {type(e).__name__}: {e}"
+        return unreadable(_source(assignment), student, assignment, why), None
+
+
+def _source(assignment: str):
+    """The course's source notebook of `assignment`, as installed here."""
+    return SOLUTIONS / assignment / f"{assignment}.ipynb"

@@ -36,6 +36,11 @@ MARKERS = re.compile(r"(?:BEGIN|END) (?:HIDDEN TESTS|SOLUTION)")
 nbgrader's feedback (which looks for them anywhere in a line) cannot be broken or fooled by them."""
 
 
+TIMINGS = ("libraries", "start", "cells", "tests")
+"""Where a submission's seconds go (Verdict.timings): loading the sandbox's libraries, starting sandboxes, the
+learner's cells, the tests."""
+
+
 @dataclass
 class Part:
     """One graded part (a test cell): what it checks, its points, and what happened."""
@@ -60,9 +65,8 @@ class Verdict:
     sandbox: str = ""  # the isolation it ran under: bubblewrap, landlock or off
     peak_bytes: int = 0  # the largest memory of its sandbox (all its processes, /tmp and /dev/shm)
     language: str = "en"  # the notebook's (grader.i18n): the language of every message in this verdict
-    timings: dict = field(default_factory=lambda: dict.fromkeys(("libraries", "start", "cells", "tests"), 0.0))
-    """Seconds: loading the sandbox's libraries (once per template), starting sandboxes from it, running the
-    learner's cells, running the tests (the bench's breakdown)."""
+    timings: dict = field(default_factory=lambda: dict.fromkeys(TIMINGS, 0.0))
+    """Seconds per entry of TIMINGS (the bench's breakdown); the libraries once per template."""
 
     @property
     def score(self) -> float:
@@ -221,12 +225,12 @@ class _Run:
             try:
                 answer = _cell_answer(self.sandbox.request({"op": "cell", "source": source, "name": name})[0])
             except SandboxFailure as e:
-                self.verdict.timings["cells"] += time.perf_counter() - began
                 self.skip.add(name)
                 self.verdict.problems.append(tr("cell {name} was stopped: {stopped}; it is skipped from here on",
                                                 name=name, stopped=self.stopped(e)))
                 return False
-            self.verdict.timings["cells"] += time.perf_counter() - began
+            finally:
+                self.verdict.timings["cells"] += time.perf_counter() - began
             if name not in self.outputs:
                 self.outputs[name] = answer
                 self._note(name, answer, answer_cell)

@@ -37,12 +37,14 @@ from grader.i18n import tr
 from grader.isolation import view, wire
 
 START_SECONDS = 120
+TEMPLATE_TASKS = 16  # the template's own threads and each sandbox's waiting first process, under RLIMIT_NPROC
+WATCH_SECONDS = 0.05
+
+
 def cold() -> bool:
     """RNN_COURSE_COLD_START=1: every sandbox from a new template, as the grader did before there was one (the
     bench's baseline)."""
     return os.environ.get("RNN_COURSE_COLD_START") == "1"
-TEMPLATE_TASKS = 16  # the template's own threads and each sandbox's waiting first process, under RLIMIT_NPROC
-WATCH_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,7 @@ class Template:
         if not ready:
             self.close()
             time.sleep(0.1)
-            raise Crashed(tr("the Python process running the notebook could not start; it printed: {tail}",
-                             tail=self.tail.decode(errors="replace")[-600:]))
+            raise self._no_start()
         ours.settimeout(None)
         threading.Thread(target=self._listen, daemon=True).start()
         self.level = 2 if private else 1  # the template's process namespace: bubblewrap's, or the grader's
@@ -176,10 +177,13 @@ class Template:
             socket.send_fds(self.control, [json.dumps(request).encode()], fds)
             if not self.lock.wait_for(lambda: self.forked or self.process.poll() is not None, timeout=START_SECONDS) \
                     or not self.forked:
-                raise Crashed(tr("the Python process running the notebook could not start; it printed: {tail}",
-                                 tail=self.tail.decode(errors="replace")[-600:]))
+                raise self._no_start()
             pid = self.forked[0]
         return Forked(self, pid, self._host_pid(pid))
+
+    def _no_start(self) -> "Crashed":
+        return Crashed(tr("the Python process running the notebook could not start; it printed: {tail}",
+                          tail=self.tail.decode(errors="replace")[-600:]))
 
     def _host_pid(self, pid: int) -> int:
         """The grader's number for the template's child `pid` (the same outside bubblewrap)."""
@@ -331,8 +335,7 @@ class Sandbox:
     def _watch(self) -> None:
         """Kill the whole sandbox when its processes together pass the memory or the process limit."""
         while self.process.poll() is None:
-            pids = tree(self.process.pid)
-            memory, tasks = usage(pids)
+            memory, tasks = usage(self._submission())
             self.peak = max(self.peak, memory)
             if memory > self.limits.memory_bytes:
                 self.killed_for = MemoryLimit(tr("it used more than the memory limit of {memory_bytes:g} GiB "
@@ -345,6 +348,17 @@ class Sandbox:
                 self._kill()
                 return
             time.sleep(WATCH_SECONDS)
+
+    def _submission(self) -> list[int]:
+        """The submission's processes: the sandbox's tree without the two that wait in it, in bubblewrap, above the
+        submission's (forks of the template holding only its pages, which the submission's own count already)."""
+        pids = tree(self.process.pid)
+        if self.mode != "bubblewrap":
+            return pids
+        with contextlib.suppress(OSError, ValueError):
+            waiting = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            return [p for p in pids if p != self.process.pid and str(p) not in waiting]
+        return pids
 
     def _kill(self) -> None:
         for pid in tree(self.process.pid) if self.process.pid > 0 else []:  # its namespace dies with its first
@@ -394,17 +408,16 @@ def tree(root: int) -> list[int]:
 
 
 def usage(pids: list[int]) -> tuple[int, int]:
-    """(bytes, tasks): the proportional memory of the processes (a page shared with the template, or between
-    them, counts in part to each) plus what their private /tmp and /dev/shm hold, and their number of threads."""
+    """(bytes, tasks): the resident memory of the processes plus what their private /tmp and /dev/shm hold,
+    and their number of threads."""
     memory, tasks, mounts = 0, 0, set()
     for pid in pids:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
-            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
         except OSError:
             continue
-        fields = dict(line.split(":", 1) for line in (status + rollup).splitlines() if ":" in line)
-        memory += int(fields.get("Pss", fields.get("VmRSS", "0 kB")).split()[0]) * 1024
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        memory += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
         tasks += int(fields.get("Threads", "1"))
         for folder in ("tmp", "dev/shm"):
             with contextlib.suppress(OSError):
