@@ -228,8 +228,9 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
                     jobs.append((root, s, a, version, limits, threads_per_worker(workers)))
         try:
             for verdict, nb, made_from in _graded(jobs, workers, scheduler):
-                _record_safely(nbgrader, root, verdict, nb, ledger, made_from)
-                results[verdict.student, verdict.assignment] = Result.of(verdict)
+                with _held_back():  # a verdict is written whole or not at all
+                    _record_safely(nbgrader, root, verdict, nb, ledger, made_from)
+                    results[verdict.student, verdict.assignment] = Result.of(verdict)
         except KeyboardInterrupt:
             done = sum(r.regraded for r in results.values())
             write_csv(_rows(results, students, refused), root)
@@ -245,18 +246,12 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
 
 
 def _graded(jobs: list, workers: int, scheduler: str | None = None):
-    """Verdicts as they are made: here one after the other, in a pool of spawned workers, or on a Dask cluster
-    (unordered)."""
+    """Verdicts as they are made, in a pool of spawned workers or on a Dask cluster (unordered). Even one worker
+    is a process of its own, so that this process records one verdict while the next submission is graded."""
     if scheduler:
         from grader.cluster import graded_on
 
         yield from graded_on(scheduler, jobs, _submission)
-        return
-    if workers == 1:
-        try:
-            yield from (grade_one(*job) for job in jobs)
-        finally:  # the template of this process's sandboxes ends with the run
-            close_all()
         return
     pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start)
     try:
@@ -269,25 +264,36 @@ def _graded(jobs: list, workers: int, scheduler: str | None = None):
     pool.join()
 
 
-def _record_safely(nbgrader, root, verdict, nb, ledger, made_from) -> None:
-    """Record with Ctrl-C held back (a verdict is written whole or not at all); an error of the grader becomes
-    the submission's status, a full disk stops the run."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+@contextlib.contextmanager
+def _held_back():
+    """Ctrl-C and SIGTERM wait until the block has run, then stop the run. Python's handlers, not the signal
+    mask: the kernel may give a signal to any thread (the pool's, the Dask client's) that does not block it, and
+    Python runs the handler in the main thread all the same."""
+    pending = []
+    saved = {s: signal.signal(s, lambda signum, _: pending.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        try:
-            with _quiet_gradebook(), _one_line_when_disk_full(f"recording {verdict.student}/{verdict.assignment}"):
-                _record(nbgrader, root, verdict, nb, ledger, made_from)
-        except DiskFull:
-            raise
-        except Exception as e:
-            verdict.status = f"{NEEDS_ATTENTION} while recording: {type(e).__name__}: {str(e).splitlines()[0][:300]}"
-            try:
-                write_whole(root / "feedback" / verdict.student / verdict.assignment / "feedback.txt",
-                            feedback_text(verdict))
-            except OSError:
-                pass
+        yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    if pending:
+        raise KeyboardInterrupt
+
+
+def _record_safely(nbgrader, root, verdict, nb, ledger, made_from) -> None:
+    """Record one verdict; an error of the grader becomes the submission's status, a full disk stops the run."""
+    try:
+        with _quiet_gradebook(), _one_line_when_disk_full(f"recording {verdict.student}/{verdict.assignment}"):
+            _record(nbgrader, root, verdict, nb, ledger, made_from)
+    except DiskFull:
+        raise
+    except Exception as e:
+        verdict.status = f"{NEEDS_ATTENTION} while recording: {type(e).__name__}: {str(e).splitlines()[0][:300]}"
+        try:
+            write_whole(root / "feedback" / verdict.student / verdict.assignment / "feedback.txt",
+                        feedback_text(verdict))
+        except OSError:
+            pass
 
 
 @contextlib.contextmanager
