@@ -19,6 +19,7 @@ USAGE = """examples:
   python -m grader lab                                   JupyterLab for learners (Validate button on)
   python -m grader lab --port 8899                       ... options it does not know go to jupyter lab
   python -m grader lab build/sample_class                JupyterLab with Formgrader on a graded class
+  sudo python -m grader hub --instructor kim --students lee,park   a class on JupyterHub on this machine
 """
 
 
@@ -111,6 +112,12 @@ def cmd_lab(args) -> int:
     return lab(args.course_dir, args.jupyter_args)
 
 
+def cmd_hub(args) -> int:
+    from grader.hub import hub
+
+    return hub(args.instructor, [s for s in args.students.split(",") if s], args.course_dir, args.port)
+
+
 def _grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS",
@@ -151,6 +158,13 @@ def main(argv=None) -> int:
     p = sub.add_parser("lab", help="start JupyterLab on the course (or on a class folder) with nbgrader's extensions")
     p.add_argument("course_dir", type=Path, nargs="?", help="a graded class folder (default: the repository)")
     p.set_defaults(run=cmd_lab)
+    p = sub.add_parser("hub", help="a class on JupyterHub on this machine (as root): the instructor and students "
+                       "are its users")
+    p.add_argument("--instructor", required=True, help="the instructor's user name")
+    p.add_argument("--students", required=True, help="the students' user names, comma-separated")
+    p.add_argument("--course-dir", type=Path, help="the class folder (default: ~INSTRUCTOR/rnn-course)")
+    p.add_argument("--port", type=int, default=8000, help="JupyterHub's port on 127.0.0.1 (default 8000)")
+    p.set_defaults(run=cmd_hub)
     for p in sub.choices.values():
         p.add_argument("--lang", choices=LANGUAGES, help="the language of messages and feedback (default: each "
                        "notebook's own; for other messages RNN_COURSE_LANG or the system's locale)")

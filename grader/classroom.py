@@ -35,6 +35,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import MissingEntry
+from nbgrader.utils import parse_utc
 
 from grader.course import GraderError, api, assignments, read_submitted_bytes, run, use_current_solutions
 from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, close_all, die_with_parent
@@ -97,12 +98,34 @@ def grade_one(root: Path, student: str, assignment: str, version: str, limits: L
 
 
 def _submission(root: Path, student: str, assignment: str, version: str) -> tuple[bytes | GraderError, str]:
-    """The submitted notebook's bytes (or why it cannot be read) and the key a verdict of it is made under."""
+    """The submitted notebook's bytes (or why it cannot be read) and the key a verdict of it is made under: a new
+    submission through the exchange (a new timestamp and secret, the same notebook) is graded again, so that its
+    feedback can be released under its own secret."""
     try:
         data = read_submitted_bytes(Path(root) / "submitted" / student / assignment / f"{assignment}.ipynb")
     except GraderError as e:
         return e, key(None, version) + str(e)
-    return data, key(data, version)
+    stamps = _exchange_files(root, student, assignment)
+    return data, key(data + b"".join(b"\0" + v.encode() for v in stamps.values()), version)
+
+
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+"""What nbgrader's collect leaves beside a notebook: when it was submitted (the gradebook's lateness) and the
+secret that names its feedback in the exchange (release_feedback and fetch_feedback need both)."""
+
+
+def _exchange_files(root: Path, student: str, assignment: str) -> dict[str, str]:
+    """Those of EXCHANGE_FILES that the submission has, read as the notebook is (no links, no FIFOs), short text
+    only."""
+    found = {}
+    for name in EXCHANGE_FILES:
+        try:
+            text = read_submitted_bytes(Path(root) / "submitted" / student / assignment / name)[:1025].decode()
+        except (GraderError, UnicodeDecodeError):
+            continue
+        if len(text) <= 1024:
+            found[name] = text
+    return found
 
 
 def _grade_job(job):
@@ -130,18 +153,22 @@ def _record(nbgrader, root: Path, verdict: Verdict, nb, ledger: Ledger, made_fro
     autograded, folder = root / "autograded" / s / a, root / "feedback" / s / a
     shutil.rmtree(folder, ignore_errors=True)
     shutil.rmtree(autograded, ignore_errors=True)
+    stamps = _exchange_files(root, s, a)
     with nbgrader.gradebook as gb:
         if verdict.status == "not submitted":
             with contextlib.suppress(MissingEntry):  # withdrawn: an earlier grade goes
                 gb.remove_submission(a, s)
         else:
-            gb.update_or_create_submission(a, s)
+            when = _timestamp(stamps.get("timestamp.txt"))
+            gb.update_or_create_submission(a, s, **({"timestamp": when} if when else {}))
             for part in verdict.parts:
                 grade_row = gb.find_grade(part.grade_id, a, a, s)
                 grade_row.auto_score, grade_row.needs_manual_grade = part.score, grade_row.manual_score is not None
             gb.db.commit()
     if nb is not None:
         write_whole(autograded / f"{a}.ipynb", nbformat.writes(nb))
+        for name, text in stamps.items():  # generate_feedback copies them beside the feedback
+            write_whole(autograded / name, text)
         try:
             run(nbgrader.generate_feedback(a, s), f"generate_feedback for {s}/{a}")
         except GraderError as e:
@@ -153,6 +180,14 @@ def _record(nbgrader, root: Path, verdict: Verdict, nb, ledger: Ledger, made_fro
     write_whole(folder / "feedback.txt", feedback_text(verdict))
     if not verdict.status.startswith(NEEDS_ATTENTION):  # a grader error is retried by the next run
         ledger.put(verdict, made_from)
+
+
+def _timestamp(text: str | None):
+    """nbgrader's reading of timestamp.txt, or None when there is none or it is not a time."""
+    try:
+        return parse_utc(text.strip()) if text and text.strip() else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def _disk_full(e: BaseException) -> bool:
