@@ -2,7 +2,7 @@
 users, each with JupyterLab and nbgrader's extensions from the environment the hub runs in.
 
 Students get the Assignments tab (fetch, Validate, submit, fetch feedback) and no Formgrader; the instructor's
-server opens in the class folder, whose nbgrader_config.py Formgrader reads. Start it with
+server opens in the class folder, with Formgrader on that class. Start it with
 `sudo .venv/bin/python -m grader hub --instructor NAME --students A,B` (README, "A class on JupyterHub"), which
 prepares the class folder and the exchange and sets these variables:
 
@@ -41,12 +41,15 @@ c.Spawner.environment = {"RNN_HUB_EXCHANGE": os.environ["RNN_HUB_EXCHANGE"],
 
 
 def pre_spawn_hook(spawner):
-    """The instructor's server opens in the class folder (Formgrader reads its nbgrader_config.py); a student's
-    in their home, with the students' settings: the course and exchange, no Formgrader."""
+    """The instructor's server opens in the class folder, with its nbgrader settings (classroom/instructor:
+    Formgrader on that class); a student's in their home, with the students' settings (classroom/student: the
+    course and the exchange, no Formgrader)."""
     if spawner.user.name == instructor:
         spawner.notebook_dir = os.environ["RNN_HUB_COURSE"]
+        settings = {"JUPYTER_CONFIG_PATH": str(HERE / "instructor"), "RNN_HUB_COURSE": os.environ["RNN_HUB_COURSE"]}
     else:
-        spawner.environment = {**spawner.environment, "JUPYTER_CONFIG_PATH": str(HERE / "student")}
+        settings = {"JUPYTER_CONFIG_PATH": str(HERE / "student")}
+    spawner.environment = {**spawner.environment, **settings}
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook

@@ -16,11 +16,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
+from nbgrader.utils import parse_utc
 from users import Machine, why_not
 
 from grader.course import REPO
 from grader.hub import environment, hub_command, prepare
 from grader.submissions import SAMPLE_CLASS, build
+
+try:
+    from playwright import sync_api
+except ImportError:  # the exchange test runs without it
+    sync_api = None
 
 pytestmark = pytest.mark.skipif(why_not() is not None, reason=str(why_not()))
 A = "01_rnn"
@@ -76,6 +83,22 @@ def test_release_fetch_submit_collect_grade_and_feedback(machine):
     assert "Score: 13.0 / 13.0" in html[alice] or "13.0 / 13.0" in html[alice], html[alice][:2000]
     assert "tanh" in html[bob] and "7.0 / 13.0" in html[bob]
 
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "rnn-course") as gb:  # collect's time, for lateness
+        submitted = gb.find_submission(A, alice).timestamp
+    assert submitted == parse_utc((course / "submitted" / alice / A / "timestamp.txt").read_text().strip())
+
+    # bob corrects his notebook and submits again: graded again (alone), and his new feedback reaches him
+    m.run(bob, "python", "-c", f"import sys; open({str(m.base / 'home' / bob / A / f'{A}.ipynb')!r}, 'w')"
+          ".write(sys.stdin.read())", env=students, input=nbformat.writes(answers[alice]))
+    m.run(bob, "nbgrader", "submit", A, env=students)
+    m.run(teacher, "nbgrader", "collect", "--update", A, cwd=course)
+    again = m.run(teacher, "python", "-m", "grader", "grade", str(course), cwd=course)
+    assert ": 1 graded now," in again.stdout, again.stdout
+    m.run(teacher, "nbgrader", "release_feedback", A, cwd=course)
+    m.run(bob, "nbgrader", "fetch_feedback", A, env=students)
+    newest = max((m.base / "home" / bob / A / "feedback").glob(f"*/{A}.html"), key=lambda p: p.parent.name)
+    assert "13.0 / 13.0" in newest.read_text()
+
     stolen = m.run(bob, "cat", str(feedback[alice][0]), check=False)
     assert stolen.returncode != 0 and "Permission denied" in stolen.stderr
     for folder in ("feedback", "inbound"):
@@ -93,17 +116,18 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def hub(machine):
+def hub(machine, request):
     """JupyterHub as `hub` starts it, on free ports, for an instructor and one student who log in with
     passwords (PAM); the instructor has released 01_rnn. Stopped at the end by its process id (it stops the
     users' servers and its proxy), then whatever the users still run."""
     if not CHROMIUM.exists() or shutil.which("configurable-http-proxy") is None:
         pytest.skip("needs Debian's chromium and configurable-http-proxy (npm install -g configurable-http-proxy)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if sync_api is None:
+        pytest.skip("playwright is not installed: pip install playwright")
     m, names = machine
     teacher, student = names["teach"], names["alice"]
     password = secrets.token_hex(8)
-    subprocess.run(["chpasswd"], input=f"{teacher}:{password}\\n{student}:{password}\\n", text=True, check=True)
+    subprocess.run(["chpasswd"], input=f"{teacher}:{password}\n{student}:{password}\n", text=True, check=True)
     exchange, state = m.base / "exchange", m.base / "hub"
     state.mkdir(mode=0o700)
     course = prepare(m.base / "home" / teacher / "rnn-course", exchange, teacher)
@@ -124,7 +148,7 @@ def hub(machine):
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterHub did not start:\\n{(state / 'jupyterhub.log').read_text()[-3000:]}")
+                    pytest.fail(f"JupyterHub did not start:\n{(state / 'jupyterhub.log').read_text()[-3000:]}")
                 time.sleep(0.5)
         shutil.rmtree(SHOTS, ignore_errors=True)
         SHOTS.mkdir(parents=True)
@@ -132,6 +156,9 @@ def hub(machine):
             chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
                 "--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"])
             yield m, url, teacher, student, password, course, chromium
+            if request.node.rep_call.failed:  # what each open page showed
+                for k, page in enumerate(p for context in chromium.contexts for p in context.pages):
+                    page.screenshot(path=SHOTS / f"failed_{k}.png")
             chromium.close()
     finally:
         server.send_signal(signal.SIGTERM)
@@ -141,6 +168,8 @@ def hub(machine):
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(state / "jupyterhub.log", SHOTS / "jupyterhub.log")  # kept: the users' folders go
 
 
 def log_in(chromium, url: str, user: str, password: str):
@@ -149,7 +178,11 @@ def log_in(chromium, url: str, user: str, password: str):
     page.locator("input[name=username]").fill(user)
     page.locator("input[name=password]").fill(password)
     page.locator("input[type=submit], button[type=submit]").first.click()
-    page.wait_for_url(f"{url}/user/{user}/lab**", timeout=120_000)
+    try:
+        page.wait_for_url(f"{url}/user/{user}/lab**", timeout=120_000)
+    except sync_api.TimeoutError:
+        page.screenshot(path=SHOTS / f"failed_login_{user}.png")
+        raise
     page.locator(".jp-LabShell").wait_for(timeout=120_000)
     return page
 
@@ -199,9 +232,11 @@ def test_on_jupyterhub_a_student_fetches_edits_validates_and_submits_and_formgra
     page = log_in(chromium, url, teacher, password)
     page.goto(f"{url}/user/{teacher}/formgrader/manage_assignments")
     row = page.locator("tr", has_text=A).first
+    row.wait_for(timeout=60_000)
+    page.screenshot(path=SHOTS / "7_instructor_formgrader.png")
     row.locator("td.collect a").click()  # Formgrader's Collect
     page.get_by_text(f"Successfully collected submissions of '{A}'.").wait_for(timeout=60_000)
-    page.screenshot(path=SHOTS / "7_instructor_collected.png")
+    page.screenshot(path=SHOTS / "8_instructor_collected.png")
     page.locator(".modal-footer button").last.click()
     row.locator("td.num-submissions", has_text="1").wait_for(timeout=60_000)
 
@@ -209,19 +244,19 @@ def test_on_jupyterhub_a_student_fetches_edits_validates_and_submits_and_formgra
     page.goto(f"{url}/user/{teacher}/formgrader/manage_submissions/{A}")
     submission = page.locator("tr", has_text=student).first
     submission.wait_for(timeout=60_000)
-    page.screenshot(path=SHOTS / "8_instructor_graded.png")
+    page.screenshot(path=SHOTS / "9_instructor_graded.png")
     assert "13 / 13" in submission.inner_text(), (submission.inner_text(), graded.stdout)
 
     page.goto(f"{url}/user/{teacher}/formgrader/manage_assignments")
     page.locator("tr", has_text=A).first.locator("td.release-feedback a").click()
     page.get_by_text(f"Successfully released feedback of '{A}'.").wait_for(timeout=60_000)
-    page.screenshot(path=SHOTS / "9_instructor_released_feedback.png")
+    page.screenshot(path=SHOTS / "10_instructor_released_feedback.png")
     page.close()
 
     page = log_in(chromium, url, student, password)
     open_assignments(page)
     page.locator("#submitted_assignments_list").get_by_role("button", name="Fetch Feedback").first.click()
     page.locator("#submitted_assignments_list").get_by_text("view feedback").first.wait_for(timeout=60_000)
-    page.screenshot(path=SHOTS / "10_student_fetched_feedback.png")
+    page.screenshot(path=SHOTS / "11_student_fetched_feedback.png")
     feedback = list((m.base / "home" / student / A / "feedback").glob(f"*/{A}.html"))
     assert len(feedback) == 1 and "13.0 / 13.0" in feedback[0].read_text()
