@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -260,3 +261,10 @@ def test_on_jupyterhub_a_student_fetches_edits_validates_and_submits_and_formgra
     page.screenshot(path=SHOTS / "11_student_fetched_feedback.png")
     feedback = list((m.base / "home" / student / A / "feedback").glob(f"*/{A}.html"))
     assert len(feedback) == 1 and "13.0 / 13.0" in feedback[0].read_text()
+
+
+def test_the_hub_command_names_what_is_missing():
+    done = subprocess.run([sys.executable, "-m", "grader", "hub", "--instructor", "rnn-nobody", "--students",
+                           "rnn-nobody2"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 2
+    assert "no such user on this machine: rnn-nobody, rnn-nobody2" in done.stderr and "useradd" in done.stderr
