@@ -10,6 +10,7 @@ JupyterHub").
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -64,12 +65,28 @@ def hub(instructor: str, students: list[str], course: Path | None, port: int) ->
                           "and give them a password with `passwd NAME`")
     if not shutil.which("configurable-http-proxy"):
         raise GraderError("JupyterHub's proxy is missing: npm install -g configurable-http-proxy")
+    hidden = sorted(str(p) for p in closed_to_users([Path(sys.executable).resolve(), Path(sys.prefix), REPO]))
+    if hidden:
+        raise GraderError(f"the users' servers run this environment, but {', '.join(hidden)} is closed to other "
+                          "users: put the course and its Python where every user may read them (e.g. /opt/rnn-course "
+                          "with a Python from apt or /opt)")
     course = Path(course or Path(_user(instructor).pw_dir) / "rnn-course").resolve()
     STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
     prepare(course, EXCHANGE, instructor)
     print(f"class folder {course}, exchange {EXCHANGE}; JupyterHub on http://127.0.0.1:{port}", flush=True)
     return subprocess.call(hub_command(), cwd=STATE,
                            env=environment(instructor, students, course, EXCHANGE, STATE, port))
+
+
+def closed_to_users(paths: list[Path]) -> dict[Path, set[str]]:
+    """Folders on the way to `paths` that other users may not enter, each with the names below it on that way."""
+    closed: dict[Path, set[str]] = {}
+    for path in paths:
+        for depth in range(1, len(path.parts)):
+            folder = Path(*path.parts[:depth])
+            if not os.stat(folder).st_mode & stat.S_IXOTH:
+                closed.setdefault(folder, set()).add(path.parts[depth])
+    return closed
 
 
 def _user(name: str):

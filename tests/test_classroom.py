@@ -22,7 +22,7 @@ from nbgrader.utils import parse_utc
 from users import Machine, why_not
 
 from grader.course import REPO
-from grader.hub import environment, hub_command, prepare
+from grader.hub import closed_to_users, environment, hub_command, prepare
 from grader.submissions import SAMPLE_CLASS, build
 
 try:
@@ -268,3 +268,12 @@ def test_the_hub_command_names_what_is_missing():
                            "rnn-nobody2"], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 2
     assert "no such user on this machine: rnn-nobody, rnn-nobody2" in done.stderr and "useradd" in done.stderr
+
+
+def test_the_hub_finds_the_folders_closed_to_other_users(tmp_path):
+    closed = tmp_path / "course"
+    (closed / "env" / "bin").mkdir(parents=True)
+    closed.chmod(0o700)
+    assert closed_to_users([closed / "env" / "bin"])[closed] == {"env"}
+    closed.chmod(0o755)
+    assert closed not in closed_to_users([closed / "env" / "bin"])

@@ -8,12 +8,12 @@ import os
 import pwd
 import shlex
 import shutil
-import stat
 import subprocess
 import sys
 from pathlib import Path
 
 from grader.course import REPO
+from grader.hub import closed_to_users
 
 NEEDED = ("useradd", "userdel", "unshare", "setpriv")
 
@@ -24,18 +24,6 @@ def why_not() -> str | None:
         return "creating users needs root; run the tests as root (CI does) to walk the classroom loop"
     missing = [tool for tool in NEEDED if not shutil.which(tool)]
     return f"missing {', '.join(missing)} (Debian: passwd, util-linux)" if missing else None
-
-
-def _blocked(targets: list[Path]) -> dict[Path, set[str]]:
-    """Folders on the way to `targets` that others may not enter, each with the names below it on the way."""
-    blocked: dict[Path, set[str]] = {}
-    for target in targets:
-        parts = target.parts
-        for depth in range(1, len(parts)):
-            folder = Path(*parts[:depth])
-            if not os.stat(folder).st_mode & stat.S_IXOTH:
-                blocked.setdefault(folder, set()).add(parts[depth])
-    return blocked
 
 
 class Machine:
@@ -51,7 +39,7 @@ class Machine:
         keep = self.base / ".keep"
         keep.mkdir(mode=0o700)
         lines = []
-        for k, (folder, names) in enumerate(sorted(_blocked(targets).items(), key=lambda f: len(f[0].parts))):
+        for k, (folder, names) in enumerate(sorted(closed_to_users(targets).items(), key=lambda f: len(f[0].parts))):
             (keep / str(k)).mkdir()
             q, held = shlex.quote(str(folder)), shlex.quote(str(keep / str(k)))
             lines += [f"mount --bind {q} {held}", f"mount -t tmpfs -o mode=755 tmpfs {q}"]
