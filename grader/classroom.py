@@ -28,17 +28,18 @@ import os
 import re
 import shutil
 import signal
+import sys
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import MissingEntry
+from nbgrader.api import Assignment, BaseCell, Grade, MissingEntry, SubmittedAssignment, SubmittedNotebook
 from nbgrader.utils import parse_utc
 
 from grader.course import GraderError, api, assignments, read_submitted_bytes, run, use_current_solutions
-from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, close_all, die_with_parent
+from grader.isolation.sandbox import DEFAULT_LIMITS, Limits, SandboxFailure, Template, close_all, cold, die_with_parent
 from grader.ledger import Ledger, course_version, key, lock, write_whole
 from grader.release import generate
 from grader.verdict import Verdict, feedback_text, grade, unreadable
@@ -114,6 +115,24 @@ EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
 secret that names its feedback in the exchange (release_feedback and fetch_feedback need both)."""
 
 
+def _gradebook_scores(gb, assignment: str) -> dict[tuple[str, str], float | None]:
+    """(student, grade id) -> the gradebook's automatic score, for one assignment, in one query."""
+    rows = (gb.db.query(SubmittedAssignment.student_id, BaseCell.name, Grade.auto_score)
+            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+            .join(SubmittedNotebook, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .join(Grade, Grade.notebook_id == SubmittedNotebook.id)
+            .join(BaseCell, Grade.cell_id == BaseCell.id)
+            .filter(Assignment.name == assignment))
+    return {(student, name): score for student, name, score in rows}
+
+
+def _in_gradebook(scores: dict, verdict: Verdict) -> bool:
+    """Whether the gradebook still holds a recorded verdict's scores, part by part. nbgrader's own autograde
+    (Formgrader's Autograde button, `nbgrader autograde`) writes its own, from an unsandboxed run."""
+    return verdict.status == "not submitted" or all(
+        scores.get((verdict.student, p.grade_id)) == p.score for p in verdict.parts)
+
+
 def _exchange_files(root: Path, student: str, assignment: str) -> dict[str, str]:
     """Those of EXCHANGE_FILES that the submission has, read as the notebook is (no links, no FIFOs), short text
     only."""
@@ -132,12 +151,16 @@ def _grade_job(job):
     return grade_one(*job)
 
 
-def _worker_start() -> None:
+def _worker_start(limits: Limits, threads: int | None) -> None:
     """A pool worker: dies with the grader, leaves Ctrl-C to the grader, and on SIGTERM (the pool's terminate
-    when the grader is stopped) closes its sandbox and exits at once, quietly."""
+    when the grader is stopped) closes its sandbox and exits at once, quietly. It starts its template now, while
+    the grader sets up the class folder (not for cold sandboxes, which start their own)."""
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_stop)
+    if not cold():
+        with contextlib.suppress(Exception, SandboxFailure):  # the first submission says what went wrong
+            Template.get(limits, threads)
 
 
 def _worker_stop(*_) -> None:
@@ -238,7 +261,7 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
         raise GraderError(f"{submitted}: no submitted/ folder (expected submitted/<student>/<assignment>/)")
     if workers < 1:
         raise GraderError(f"workers must be at least 1, got {workers}")
-    with lock(root):
+    with lock(root), _grading(workers, scheduler, limits) as graded:
         students, refused = students_of(submitted)
         if not students and not refused:
             raise GraderError(f"{submitted} holds no student folders")
@@ -250,19 +273,27 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
                 for student in students:
                     gb.update_or_create_student(student, **roster.get(student, {}))
         ledger = Ledger(root)
-        results, jobs = {}, []
-        for a in assignments():
-            version = course_version(a)
-            for s in sorted(set(students) | ledger.students(a)):  # a student whose folder went: withdrawn
-                recorded = ledger.get(s, a)
-                if not force and recorded and recorded[0] == _submission(root, s, a, version)[1]:
-                    results[s, a] = Result.of(recorded[1], regraded=False)
-                    if not (root / "feedback" / s / a / "feedback.txt").exists():  # removed by nbgrader
-                        write_whole(root / "feedback" / s / a / "feedback.txt", feedback_text(recorded[1]))
-                else:
+        results, jobs, overwritten = {}, [], []
+        with _quiet_gradebook(), nbgrader.gradebook as gb:
+            for a in assignments():
+                version, scores = course_version(a), _gradebook_scores(gb, a)
+                for s in sorted(set(students) | ledger.students(a)):  # a student whose folder went: withdrawn
+                    recorded = ledger.get(s, a)
+                    unchanged = recorded and recorded[0] == _submission(root, s, a, version)[1]
+                    if unchanged and not _in_gradebook(scores, recorded[1]):
+                        overwritten.append(f"{s}/{a}")
+                    elif not force and unchanged:
+                        results[s, a] = Result.of(recorded[1], regraded=False)
+                        if not (root / "feedback" / s / a / "feedback.txt").exists():  # removed by nbgrader
+                            write_whole(root / "feedback" / s / a / "feedback.txt", feedback_text(recorded[1]))
+                        continue
                     jobs.append((root, s, a, version, limits, threads_per_worker(workers)))
+        if overwritten:
+            print(f"the gradebook holds other scores than this grader recorded for {len(overwritten)} "
+                  f"submission(s) ({', '.join(overwritten[:5])}{', ...' if len(overwritten) > 5 else ''}; nbgrader's "
+                  "own autograde writes its own): graded again", file=sys.stderr)
         try:
-            for verdict, nb, made_from in _graded(jobs, workers, scheduler):
+            for verdict, nb, made_from in graded(jobs):
                 with _held_back():  # a verdict is written whole or not at all
                     _record_safely(nbgrader, root, verdict, nb, ledger, made_from)
                     results[verdict.student, verdict.assignment] = Result.of(verdict)
@@ -280,22 +311,35 @@ def grade_class(root: Path, workers: int = 1, limits: Limits = DEFAULT_LIMITS, f
         return rows
 
 
-def _graded(jobs: list, workers: int, scheduler: str | None = None):
-    """Verdicts as they are made, in a pool of spawned workers or on a Dask cluster (unordered). Even one worker
-    is a process of its own, so that this process records one verdict while the next submission is graded."""
+@contextlib.contextmanager
+def _grading(workers: int, scheduler: str | None, limits: Limits):
+    """Where submissions are graded: on a Dask cluster, or in a pool of spawned workers (even one is a process of
+    its own, so that this process records one verdict while the next submission is graded). The pool starts
+    before the class folder is set up: its workers load their libraries and start their templates meanwhile.
+    Yields graded(jobs), the verdicts as they are made (unordered). Stopped: each worker closes its sandbox."""
     if scheduler:
         from grader.cluster import graded_on
 
-        yield from graded_on(scheduler, jobs, _submission)
+        yield lambda jobs: graded_on(scheduler, jobs, _submission)
         return
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start)
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start,
+                                                     initargs=(limits, threads_per_worker(workers)))
+    busy = []
+
+    def graded(jobs):
+        busy.append(bool(jobs))
+        return pool.imap_unordered(_grade_job, jobs)
+
     try:
-        yield from pool.imap_unordered(_grade_job, jobs)
-    except BaseException:  # stopped: each worker closes its sandbox and exits
+        yield graded
+    except BaseException:
         pool.terminate()
         pool.join()
         raise
-    pool.close()
+    if any(busy):
+        pool.close()  # the workers end once their queue is empty
+    else:
+        pool.terminate()  # nothing was graded: no need to wait for the workers' start
     pool.join()
 
 

@@ -5,18 +5,13 @@ chromium where it can; where it or playwright is missing, the test is skipped an
 step is kept in build/browser/.
 """
 
-import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
+from processes import free_port, serving
 
 from grader.classroom import grade_class
 from grader.course import REPO, new_workspace
@@ -29,12 +24,6 @@ SHOTS = REPO / "build" / "browser"
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install playwright")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="Debian's chromium is not installed here: apt-get install chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -60,36 +49,18 @@ def course(tmp_path_factory):
         (settings / extension).mkdir(parents=True)
         (settings / extension / f"{name}.jupyterlab-settings").write_text(value)
     port, token = free_port(), secrets.token_hex(16)
-    log = open(root / "jupyter.log", "w")  # noqa: SIM115 (closed after the server stops)
-    server = subprocess.Popen(
-        lab_command(root, ["--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                           f"--IdentityProvider.token={token}",
-                           f"--LabApp.user_settings_dir={root / 'lab-settings'}",
-                           # JSON messages: with the binary protocol, a kernel restart sometimes left the page
-                           # and the server disagreeing on the framing (struct.error in the server's log)
-                           "--ZMQChannelsWebsocketConnection.kernel_ws_protocol=",
-                           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]),
-        cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    command = lab_command(root, ["--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+                                 f"--IdentityProvider.token={token}",
+                                 f"--LabApp.user_settings_dir={root / 'lab-settings'}",
+                                 # JSON messages: with the binary protocol, a kernel restart sometimes left the
+                                 # page and the server disagreeing on the framing (struct.error in the server's log)
+                                 "--ZMQChannelsWebsocketConnection.kernel_ws_protocol=",
+                                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"])
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start:\n{(root / 'jupyter.log').read_text()[-3000:]}")
-                time.sleep(0.5)
+    # the whole group: the server and the kernels it started
+    with serving(command, root / "jupyter.log", f"{url}/api/status?token={token}", "JupyterLab", whole_group=True,
+                 cwd=root):
         yield root, url, token, sum(r.max_score for r in results if r.student == "kim_minji")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)  # the server and the kernels it started
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")

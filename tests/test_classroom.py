@@ -4,21 +4,17 @@ and each student fetches their own feedback and cannot read the other's. Then th
 JupyterHub (classroom/jupyterhub_config.py, PAM logins), with a screenshot of each step in build/hub/."""
 
 import csv
-import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import parse_utc
+from processes import free_port, serving
 from users import Machine, why_not
 
 from grader.course import REPO
@@ -110,12 +106,6 @@ def test_release_fetch_submit_collect_grade_and_feedback(machine):
 SHOTS = REPO / "build" / "hub"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def hub(machine, request):
     """JupyterHub as `hub` starts it, on free ports, for an instructor and one student who log in with
@@ -136,39 +126,21 @@ def hub(machine, request):
     port = free_port()
     extra = [f"--JupyterHub.hub_port={free_port()}",
              f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}"]
-    log = open(state / "jupyterhub.log", "w")  # noqa: SIM115 (closed after the hub stops)
-    server = subprocess.Popen(m.command(hub_command(extra)), cwd=state, stdout=log, stderr=subprocess.STDOUT,
-                              env=environment(teacher, [student], course, exchange, state, port),
-                              start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/hub/api", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterHub did not start:\n{(state / 'jupyterhub.log').read_text()[-3000:]}")
-                time.sleep(0.5)
-        shutil.rmtree(SHOTS, ignore_errors=True)
-        SHOTS.mkdir(parents=True)
-        with sync_api.sync_playwright() as p:
-            chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-                "--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"])
-            yield m, url, teacher, student, password, course, chromium
-            if request.node.rep_call.failed:  # what each open page showed
-                for k, page in enumerate(p for context in chromium.contexts for p in context.pages):
-                    page.screenshot(path=SHOTS / f"failed_{k}.png")
-            chromium.close()
+    try:  # the hub alone: it stops the users' servers and its proxy
+        with serving(m.command(hub_command(extra)), state / "jupyterhub.log", f"{url}/hub/api", "JupyterHub",
+                     cwd=state, env=environment(teacher, [student], course, exchange, state, port)):
+            shutil.rmtree(SHOTS, ignore_errors=True)
+            SHOTS.mkdir(parents=True)
+            with sync_api.sync_playwright() as p:
+                chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+                    "--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"])
+                yield m, url, teacher, student, password, course, chromium
+                if request.node.rep_call.failed:  # what each open page showed
+                    for k, page in enumerate(p for context in chromium.contexts for p in context.pages):
+                        page.screenshot(path=SHOTS / f"failed_{k}.png")
+                chromium.close()
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
         SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(state / "jupyterhub.log", SHOTS / "jupyterhub.log")  # kept: the users' folders go
 

@@ -293,3 +293,28 @@ def test_a_full_disk_gives_one_line_keeps_every_file_whole_and_a_rerun_completes
         assert {s: score for s, (score, _) in scores(root).items()} == {**EXPECTED, "kim2": 13, "kim3": 13}
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_nbgraders_own_autograde_over_the_grades_is_found_and_graded_again(tmp_path):
+    """Formgrader's Autograde button runs nbgrader's own autograde, unsandboxed, over this grader's scores: a
+    submission that patches numpy.allclose earns there what its code does not. The next run finds the gradebook
+    no longer holds the recorded verdict and grades that submission again, alone."""
+    patch = ("import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+             "np.testing.assert_allclose = lambda *a, **k: None\n")
+    cheat = build(A, {"rnn_cell_forward": [SIGMOID, ("def rnn_cell_forward(", patch + "def rnn_cell_forward(")]})
+    root = make_class(tmp_path / "course", {"kim": build(A), "cheat": cheat})
+    assert grade(root).returncode == 0
+    ours = gradebook(root)
+    assert ours["cheat"] < 13 and ours["kim"] == 13
+    kim = root / "verdicts" / A / "kim.json"
+    stamp = kim.stat().st_mtime_ns
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", A, "--force"], cwd=root, env=env, check=True,
+                   capture_output=True)
+    assert gradebook(root)["cheat"] > ours["cheat"]  # fooled
+
+    run = grade(root)
+    assert run.returncode == 0 and graded_now(run) == 1, run.stdout
+    assert "the gradebook holds other scores than this grader recorded for 1 submission(s) (cheat/01_rnn" in run.stderr
+    assert gradebook(root) == ours and scores(root)["cheat"][0] == ours["cheat"]
+    assert kim.stat().st_mtime_ns == stamp
