@@ -52,6 +52,11 @@ STUDENT_ID = re.compile(r"^\w[\w.@-]*$")
 NEEDS_ATTENTION = "grader error"
 
 
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+"""What nbgrader's collect leaves beside a notebook: when it was submitted (the gradebook's lateness) and the
+secret that names its feedback in the exchange (release_feedback and fetch_feedback need both)."""
+
+
 class Interrupted(Exception):
     """The run was stopped (Ctrl-C, SIGTERM); the message says what was recorded."""
 
@@ -110,9 +115,18 @@ def _submission(root: Path, student: str, assignment: str, version: str) -> tupl
     return data, key(data + b"".join(b"\0" + v.encode() for v in stamps.values()), version)
 
 
-EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
-"""What nbgrader's collect leaves beside a notebook: when it was submitted (the gradebook's lateness) and the
-secret that names its feedback in the exchange (release_feedback and fetch_feedback need both)."""
+def _exchange_files(root: Path, student: str, assignment: str) -> dict[str, str]:
+    """Those of EXCHANGE_FILES that the submission has, read as the notebook is (no links, no FIFOs), short text
+    only."""
+    found = {}
+    for name in EXCHANGE_FILES:
+        try:
+            text = read_submitted_bytes(Path(root) / "submitted" / student / assignment / name)[:1025].decode()
+        except (GraderError, UnicodeDecodeError):
+            continue
+        if len(text) <= 1024:
+            found[name] = text
+    return found
 
 
 def _gradebook_scores(gb, assignment: str) -> dict[tuple[str, str], float | None]:
@@ -131,20 +145,6 @@ def _in_gradebook(scores: dict, verdict: Verdict) -> bool:
     (Formgrader's Autograde button, `nbgrader autograde`) writes its own, from an unsandboxed run."""
     return verdict.status == "not submitted" or all(
         scores.get((verdict.student, p.grade_id)) == p.score for p in verdict.parts)
-
-
-def _exchange_files(root: Path, student: str, assignment: str) -> dict[str, str]:
-    """Those of EXCHANGE_FILES that the submission has, read as the notebook is (no links, no FIFOs), short text
-    only."""
-    found = {}
-    for name in EXCHANGE_FILES:
-        try:
-            text = read_submitted_bytes(Path(root) / "submitted" / student / assignment / name)[:1025].decode()
-        except (GraderError, UnicodeDecodeError):
-            continue
-        if len(text) <= 1024:
-            found[name] = text
-    return found
 
 
 def _grade_job(job):
