@@ -33,13 +33,17 @@ def prepare(course: Path, exchange: Path, instructor: str) -> Path:
     generate(use_current_solutions(course) if course.is_dir() else new_workspace(course))
     link = course / "exchange"
     if not link.is_symlink():
+        if link.is_dir() and any(link.iterdir()):
+            raise GraderError(f"{link} holds an exchange of its own: move it away, the class's exchange is {exchange}")
         if link.is_dir():
-            link.rmdir()  # the class folder's own exchange, unused: nbgrader's must be the shared one
+            link.rmdir()  # the class folder's own exchange, empty: nbgrader's must be the shared one
         link.symlink_to(exchange)
     user = pwd.getpwnam(instructor)
-    for folder, _, files in os.walk(course):
-        for path in [folder, *(os.path.join(folder, f) for f in files)]:
-            os.lchown(path, user.pw_uid, user.pw_gid)
+    # root handing over a tree the instructor may change meanwhile: by descriptors, never following a link
+    for _, folders, files, fd in os.fwalk(course, follow_symlinks=False):
+        os.chown(fd, user.pw_uid, user.pw_gid)
+        for name in folders + files:
+            os.chown(name, user.pw_uid, user.pw_gid, dir_fd=fd, follow_symlinks=False)
     return course
 
 
