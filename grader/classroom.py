@@ -324,23 +324,11 @@ def _grading(workers: int, scheduler: str | None, limits: Limits):
         return
     pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start,
                                                      initargs=(limits, threads_per_worker(workers)))
-    busy = []
-
-    def graded(jobs):
-        busy.append(bool(jobs))
-        return pool.imap_unordered(_grade_job, jobs)
-
     try:
-        yield graded
-    except BaseException:
+        yield lambda jobs: pool.imap_unordered(_grade_job, jobs)
+    finally:  # done (every verdict taken) or stopped: each worker closes its sandbox and exits at once
         pool.terminate()
         pool.join()
-        raise
-    if any(busy):
-        pool.close()  # the workers end once their queue is empty
-    else:
-        pool.terminate()  # nothing was graded: no need to wait for the workers' start
-    pool.join()
 
 
 @contextlib.contextmanager

@@ -47,6 +47,12 @@ def machine():
         m.close()
 
 
+def write_as(m: Machine, user: str, path: Path, nb) -> None:
+    """The student's own work: `nb` written to `path` by the student's process, as their editor would."""
+    m.run(user, "python", "-c", f"import sys; open({str(path)!r}, 'w').write(sys.stdin.read())",
+          input=nbformat.writes(nb))
+
+
 def test_release_fetch_submit_collect_grade_and_feedback(machine):
     m, names = machine
     teacher, alice, bob = names["teach"], names["alice"], names["bob"]
@@ -61,8 +67,7 @@ def test_release_fetch_submit_collect_grade_and_feedback(machine):
         m.run(student, "nbgrader", "fetch_assignment", A, env=students)
         fetched = m.base / "home" / student / A / f"{A}.ipynb"
         assert nbformat.read(fetched, as_version=4).metadata.get("language", "en") == "en"
-        m.run(student, "python", "-c", f"import sys; open({str(fetched)!r}, 'w').write(sys.stdin.read())",
-              env=students, input=nbformat.writes(answer))
+        write_as(m, student, fetched, answer)
         m.run(student, "nbgrader", "submit", A, env=students)
 
     m.run(teacher, "nbgrader", "collect", A, cwd=course)
@@ -85,8 +90,7 @@ def test_release_fetch_submit_collect_grade_and_feedback(machine):
     assert submitted == parse_utc((course / "submitted" / alice / A / "timestamp.txt").read_text().strip())
 
     # bob corrects his notebook and submits again: graded again (alone), and his new feedback reaches him
-    m.run(bob, "python", "-c", f"import sys; open({str(m.base / 'home' / bob / A / f'{A}.ipynb')!r}, 'w')"
-          ".write(sys.stdin.read())", env=students, input=nbformat.writes(answers[alice]))
+    write_as(m, bob, m.base / "home" / bob / A / f"{A}.ipynb", answers[alice])
     m.run(bob, "nbgrader", "submit", A, env=students)
     m.run(teacher, "nbgrader", "collect", "--update", A, cwd=course)
     again = m.run(teacher, "python", "-m", "grader", "grade", str(course), cwd=course)
