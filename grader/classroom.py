@@ -160,7 +160,7 @@ def _worker_start(limits: Limits, threads: int | None) -> None:
     signal.signal(signal.SIGTERM, _worker_stop)
     if not cold():
         with contextlib.suppress(Exception, SandboxFailure):  # the first submission says what went wrong
-            Template.get(limits, threads)
+            Template.get(limits, threads).charged = True  # its start is no submission's: none waits for it
 
 
 def _worker_stop(*_) -> None:

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +24,7 @@ from mutants import BWD, CELL_BWD, CELL_FWD, FWD, SAMPLE, SOFTMAX
 from processes import kill_all, processes
 
 from grader.course import REPO, new_workspace
-from grader.isolation.sandbox import tree
+from grader.isolation.family import tree
 from grader.submissions import build
 
 A = "01_rnn"
@@ -106,6 +107,7 @@ def _cases(root: Path) -> dict:
                   "    assert not os.path.exists(_path), _path + ' was left by the previous student'")
     loops = (f"import subprocess\nfor _ in range(2):\n    subprocess.Popen(['/bin/sh', '-c', '(setsid sh -c "
              f"\"while :; do :; done # rnn-detached-{TOKEN}\" &) ; exit 0'])")
+    after_loops = f"import subprocess\nsubprocess.run(['/bin/sh', '-c', 'sleep 2; : rnn-next-{TOKEN}'])"
     many = ("    import subprocess\n    [subprocess.Popen(['sleep', '60']) for _ in range(300)]")
     sample = "    rng = np.random.default_rng() if rng is None else rng"
     return {
@@ -130,7 +132,7 @@ def _cases(root: Path) -> dict:
         "too_many_processes": (build(A, {"sample": [first_line(sample, many)]}), {SAMPLE},
                                ("processes and threads", "Resource temporarily unavailable")),
         "loops_1_detached": (build(A, {"softmax": [before("softmax", loops)]}), set(), None),
-        "loops_2_next_student": (build(A), set(), None),
+        "loops_2_next_student": (build(A, {"softmax": [before("softmax", after_loops)]}), set(), None),
         "stall_and_replay": (build(A, {"softmax": [before("softmax", STALL)],
                                        "rnn_cell_forward": [before("rnn_cell_forward", STALL)],
                                        "rnn_forward": [before("rnn_forward", STALL)],
@@ -198,14 +200,24 @@ def attacked_class(request, tmp_path_factory):
     submitted_before = _fingerprint(root / "submitted")
     course_before = _fingerprint(*_course_files())
     grader = _grader(root, mode)
+    looks = []  # (the next student's process seen, a detached loop of the previous one seen), while grading
+    watcher = threading.Thread(target=_look, args=(grader, looks), daemon=True)
+    watcher.start()
     out, _ = grader.communicate(timeout=900)
+    watcher.join()
     leftovers = processes(f"rnn-detached-{TOKEN}")
-    kill_all(f"rnn-detached-{TOKEN}")  # the fallback's documented weakness; never leave them running
+    kill_all(f"rnn-detached-{TOKEN}")
     assert grader.returncode == 0, out
-    yield {"mode": mode, "root": root, "cases": cases, "out": out, "leftovers": leftovers,
+    yield {"mode": mode, "root": root, "cases": cases, "out": out, "leftovers": leftovers, "looks": looks,
            "submitted_before": submitted_before, "course_before": course_before}
     for mark in Path("/tmp").glob(f"rnn-escape-{TOKEN}*"):
         mark.unlink()
+
+
+def _look(grader: subprocess.Popen, looks: list) -> None:
+    while grader.poll() is None:
+        looks.append((bool(processes(f"rnn-next-{TOKEN}")), bool(processes(f"rnn-detached-{TOKEN}"))))
+        time.sleep(0.05)
 
 
 def _grades(root: Path) -> dict:
@@ -258,9 +270,11 @@ def test_nothing_behind_a_link_reaches_the_feedback(attacked_class):
 
 
 def test_detached_processes_die_with_their_sandbox(attacked_class):
-    if attacked_class["mode"] == "landlock":
-        assert attacked_class["leftovers"], "the fallback's README says detached processes survive; update it"
-        pytest.skip("Landlock-only fallback: detached processes outlive the sandbox (README: weaker guarantees)")
+    """Two busy loops detached with setsid by one student are gone before the next student's code runs (in the
+    fallback too: the template adopts them), and none is left after grading."""
+    looks = attacked_class["looks"]
+    assert any(next_student for next_student, _ in looks), "the next student's process was never seen"
+    assert not any(next_student and loops for next_student, loops in looks), "the loops outlived their sandbox"
     assert attacked_class["leftovers"] == []
 
 
@@ -286,8 +300,7 @@ def test_kill_9_of_the_grader_leaves_no_process_behind(tmp_path, mode, workers):
         grader.wait()
         time.sleep(3)
         assert sandboxes & set(processes("grader.isolation.child")) == set(), "the sandbox outlived the grader"
-        if mode == "bubblewrap":
-            assert processes(tag) == [], "a submission's process outlived the grader"
+        assert processes(tag) == [], "a submission's process outlived the grader"
     finally:
         kill_all(tag)
         with contextlib.suppress(ProcessLookupError):

@@ -20,6 +20,7 @@ import linecache
 import os
 import resource
 import select
+import signal
 import socket
 import sys
 import traceback
@@ -220,7 +221,11 @@ def _captured(compute) -> tuple:
 def main(config: dict) -> None:
     """The template: cap its processes, confine itself (without bubblewrap), load the libraries once, then fork
     one sandbox per request from the grader, until the grader closes the control socket."""
+    from grader.isolation import namespaces
+
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    namespaces.adopt_orphans()  # the fallback: what a sandbox detaches stays in this tree (bubblewrap: in its own)
+    signal.signal(signal.SIGTERM, lambda *_: _end())  # the grader died (PR_SET_PDEATHSIG)
     if config["tasks"]:  # processes and threads; the kernel counts them per user namespace (bubblewrap's)
         resource.setrlimit(resource.RLIMIT_NPROC, (config["tasks"], config["tasks"]))
     if config["landlock"] and not config["private"]:  # the fallback: a first layer for the template and its forks
@@ -238,7 +243,6 @@ def main(config: dict) -> None:
     import rnncourse.language  # noqa: F401
     import rnncourse.speed  # noqa: F401
     import rnncourse.train  # noqa: F401
-    from grader.isolation import namespaces
 
     namespaces.not_dumpable()
     control = socket.socket(fileno=config["control"])
@@ -250,13 +254,22 @@ def main(config: dict) -> None:
             continue
         data, fds, _, _ = socket.recv_fds(control, 2**16, 3)
         if not data:
-            os._exit(0)  # the grader is gone: every sandbox dies with this process
+            _end()  # the grader is gone
         pid = os.fork()
         if pid == 0:
             _sandbox(config, json.loads(data), fds, control)
         for fd in fds:
             os.close(fd)
         control.send(json.dumps({"forked": pid}).encode())
+
+
+def _end() -> None:
+    """Kill every process below the template, then exit: the sandboxes would die with it anyway
+    (PR_SET_PDEATHSIG), what they detached would not."""
+    from grader.isolation import family
+
+    family.kill(lambda: family.tree(os.getpid())[1:])
+    os._exit(0)
 
 
 def _report_exits(control) -> None:

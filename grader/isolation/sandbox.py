@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.i18n import tr
-from grader.isolation import view, wire
+from grader.isolation import family, view, wire
+from grader.isolation.family import tree
 
 START_SECONDS = 120
 TEMPLATE_TASKS = 16  # the template's own threads and each sandbox's waiting first process, under RLIMIT_NPROC
@@ -137,7 +138,8 @@ class Template:
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=self.root,
-            env=env, pass_fds=(theirs.fileno(),), start_new_session=True, preexec_fn=die_with_parent)
+            env=env, pass_fds=(theirs.fileno(),), start_new_session=True,
+            preexec_fn=functools.partial(die_with_parent, signal.SIGTERM))  # it kills its tree, then exits
         theirs.close()
         self.control, self.exits, self.lock = ours, {}, threading.Condition()
         self.tail, self.forked = b"", []
@@ -217,9 +219,7 @@ class Template:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.control.close()
-        for pid in tree(self.process.pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        family.kill(lambda: tree(self.process.pid))
         self.process.wait()
         if self.mode != "bubblewrap":
             shutil.rmtree(self.root, ignore_errors=True)
@@ -350,21 +350,25 @@ class Sandbox:
             time.sleep(WATCH_SECONDS)
 
     def _submission(self) -> list[int]:
-        """The submission's processes: the sandbox's tree without the two that wait in it, in bubblewrap, above the
-        submission's (forks of the template holding only its pages, which the submission's own count already)."""
-        pids = tree(self.process.pid)
+        """The submission's processes. In bubblewrap: the sandbox's tree without the two that wait in it above the
+        submission's (forks of the template holding only its pages, which the submission's own count already).
+        In the fallback: the template's tree without the template and its other sandboxes, which holds what this
+        sandbox detached (setsid, a double fork): the template adopts it (namespaces.adopt_orphans), not init."""
         if self.mode != "bubblewrap":
-            return pids
+            template = self.process.template.process.pid
+            others = {p for s in Sandbox.live - {self} if s.process.template.process.pid == template
+                      for p in tree(s.process.pid)}
+            return [p for p in tree(template) if p != template and p not in others]
+        pids = tree(self.process.pid)
         with contextlib.suppress(OSError, ValueError):
             waiting = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
             return [p for p in pids if p != self.process.pid and str(p) not in waiting]
         return pids
 
     def _kill(self) -> None:
-        for pid in tree(self.process.pid) if self.process.pid > 0 else []:  # its namespace dies with its first
-            # process; the fallback needs each one
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        """Kill every process of the submission (in bubblewrap its namespace dies with its first process)."""
+        if self.process.pid > 0:
+            family.kill(lambda: tree(self.process.pid) if self.mode == "bubblewrap" else self._submission())
 
     def close(self) -> None:
         Sandbox.live.discard(self)
@@ -385,26 +389,6 @@ class Sandbox:
     def __exit__(self, *exc):
         if self.process.poll() is None or self._out != -1:
             self.close()
-
-
-def tree(root: int) -> list[int]:
-    """`root` and every process descended from it, from /proc. Inside bubblewrap that is the whole sandbox:
-    a process that detaches (setsid, double fork) is adopted by the namespace's first process, not by init."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
 
 
 def usage(pids: list[int]) -> tuple[int, int]:
@@ -435,9 +419,9 @@ def close_all() -> None:
         Template.current.close()
 
 
-def die_with_parent() -> None:
-    """Ask the kernel to kill this process when its parent dies (PR_SET_PDEATHSIG); no core dumps."""
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Ask the kernel to send `sig` to this process when its parent dies (PR_SET_PDEATHSIG); no core dumps."""
     import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    ctypes.CDLL(None, use_errno=True).prctl(1, sig, 0, 0, 0)
