@@ -217,7 +217,7 @@ def attacked_class(request, tmp_path_factory):
 def _look(grader: subprocess.Popen, looks: list) -> None:
     while grader.poll() is None:
         looks.append((bool(processes(f"rnn-next-{TOKEN}")), bool(processes(f"rnn-detached-{TOKEN}"))))
-        time.sleep(0.05)
+        time.sleep(0.2)  # the next student's process lives 2 s
 
 
 def _grades(root: Path) -> dict:

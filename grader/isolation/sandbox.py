@@ -206,8 +206,9 @@ class Template:
                     self.lock.notify_all()
                     return
                 message = json.loads(data)
-                if "forked" in message:
+                if "forked" in message:  # its number may be an earlier process's, whose exit is then forgotten
                     self.forked.append(message["forked"])
+                    self.exits.pop(message["forked"], None)
                 else:
                     self.exits[message["exited"]] = message["code"]
                 self.lock.notify_all()
