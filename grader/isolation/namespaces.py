@@ -82,8 +82,9 @@ def not_dumpable() -> None:
     _check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(DUMPABLE)")
 
 
-def die_with_parent() -> None:
-    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """The kernel sends `sig` to this process when its parent dies."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), "prctl(PDEATHSIG)")
 
 
 def adopt_orphans() -> None:

@@ -18,7 +18,6 @@ Limits, and what happens when a submission reaches them (each a SandboxFailure, 
 """
 
 import contextlib
-import ctypes
 import functools
 import json
 import os
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.i18n import tr
-from grader.isolation import family, view, wire
+from grader.isolation import family, namespaces, view, wire
 from grader.isolation.family import tree
 
 START_SECONDS = 120
@@ -421,8 +420,8 @@ def close_all() -> None:
 
 
 def die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Ask the kernel to send `sig` to this process when its parent dies (PR_SET_PDEATHSIG); no core dumps."""
+    """`sig` to this process when its parent dies (namespaces.die_with_parent); no core dumps."""
     import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    ctypes.CDLL(None, use_errno=True).prctl(1, sig, 0, 0, 0)
+    namespaces.die_with_parent(sig)
